@@ -1,0 +1,317 @@
+// Matrix products of a dense layer: the forward product and the two backward products.
+//
+// Layouts (all buffers aligned to simd::alignment):
+//   x   [batch][InStride]    layer input; lanes In..InStride-1 are padding and never read
+//   w   [In][OutStride]      weights, input-major; columns Out..OutStride-1 are zero
+//   b   [OutStride]          bias; lanes Out..OutStride-1 are zero
+//   y   [batch][OutStride]   layer output
+//   dy  [batch][OutStride]   gradient of the loss with respect to y; padding lanes must be 0
+//   dx  [batch][InStride]    gradient with respect to x; padding lanes are written as 0
+//
+// Every output element of the forward product is the bias followed by one FMA per term over k in
+// increasing order, whatever its row's position in the batch and whatever the batch size, so a
+// sample gets bit-identical outputs in any batch. The weight gradient sums over the batch rows in
+// increasing order. The hot loops trust their arguments: shapes are compile-time and the trainer
+// checked the data.
+//
+// Each product is split into register tiles: a tile keeps a block of outputs in vector registers
+// while it runs over the whole summed dimension, then stores them once. Tile shapes follow from
+// simd::registers, and the tiles at the edges of a matrix are smaller instantiations of the same
+// template, so no tile reads or writes outside the buffers.
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "microfit/detail/simd.hpp"
+
+namespace microfit::detail {
+
+namespace dense_tiling {
+
+/// Accumulator registers of one tile: three quarters of the registers, leaving the rest for the
+/// loaded operands.
+inline constexpr std::size_t accumulators = simd::registers * 3 / 4;
+
+/// Maximum rows of a forward or weight-gradient tile. Eight single-vector rows are enough to hide
+/// an FMA latency of 4 cycles at 2 FMAs per cycle.
+inline constexpr std::size_t max_rows = simd::registers >= 32 ? 12 : simd::registers >= 16 ? 8 : 4;
+
+/// Maximum output vectors per row of a full-height tile. Two vectors and six rows on 16 registers
+/// load 8 operands per 12 FMAs.
+inline constexpr std::size_t max_vectors = simd::registers >= 32 ? 4 : 2;
+
+constexpr std::size_t min(std::size_t a, std::size_t b) noexcept { return a < b ? a : b; }
+constexpr std::size_t max(std::size_t a, std::size_t b) noexcept { return a > b ? a : b; }
+
+/// Output vectors per row for a tile of `rows` rows in a matrix `vectors` vectors wide. Short
+/// tiles get wider so that they still use every accumulator; a single row is the matrix-vector
+/// product.
+constexpr std::size_t tile_vectors(std::size_t rows, std::size_t vectors) noexcept {
+    return min(vectors, max(1, accumulators / rows));
+}
+
+/// Rows of the full-height tile for a matrix `vectors` vectors wide.
+constexpr std::size_t tile_rows(std::size_t vectors) noexcept {
+    return min(max_rows, max(1, accumulators / min(vectors, max_vectors)));
+}
+
+/// Rows of a tile of the input gradient. Its other dimension is groups of `simd::width` inputs,
+/// one accumulator per input, because `reduce_add_each` reduces `width` accumulators at once.
+inline constexpr std::size_t input_rows = min(4, max(1, accumulators / simd::width));
+inline constexpr std::size_t input_groups = max(1, accumulators / (simd::width * input_rows));
+
+/// Calls f(std::integral_constant<std::size_t, rows>) for a run-time `rows` in 1..Max.
+template <std::size_t Max, class F>
+void dispatch_rows(std::size_t rows, F&& f) noexcept {
+    if constexpr (Max > 0) {
+        if (rows == Max) {
+            f(std::integral_constant<std::size_t, Max>{});
+        } else {
+            dispatch_rows<Max - 1>(rows, f);
+        }
+    }
+}
+
+}  // namespace dense_tiling
+
+namespace dense_tiles {
+
+using simd::Vec;
+
+/// Forward tile: Rows rows of y, Vectors vectors wide, at the column block that w, bias and y
+/// point to. y[r][j] = bias[j] + sum_k x[r][k] w[k][j], one FMA per k in increasing order.
+template <std::size_t Rows, std::size_t Vectors, std::size_t In, std::size_t InStride, std::size_t OutStride>
+inline void forward(const float* w, const float* bias, const float* x, float* y) noexcept {
+    constexpr std::size_t W = simd::width;
+
+    Vec acc[Rows][Vectors];
+    for (std::size_t v = 0; v < Vectors; ++v) {
+        const Vec b = simd::load(bias + v * W);
+        for (std::size_t r = 0; r < Rows; ++r) acc[r][v] = b;
+    }
+
+    for (std::size_t k = 0; k < In; ++k) {
+        const float* wk = w + k * OutStride;
+        if constexpr (Rows == 1) {
+            // Each weight vector is used once, so it is loaded straight into its FMA.
+            const Vec xk = simd::broadcast(x[k]);
+            for (std::size_t v = 0; v < Vectors; ++v) acc[0][v] = simd::fma(xk, simd::load(wk + v * W), acc[0][v]);
+        } else {
+            Vec wv[Vectors];
+            for (std::size_t v = 0; v < Vectors; ++v) wv[v] = simd::load(wk + v * W);
+            for (std::size_t r = 0; r < Rows; ++r) {
+                const Vec xk = simd::broadcast(x[r * InStride + k]);
+                for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = simd::fma(xk, wv[v], acc[r][v]);
+            }
+        }
+    }
+
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t v = 0; v < Vectors; ++v) simd::store(y + r * OutStride + v * W, acc[r][v]);
+    }
+}
+
+/// All columns of Rows rows of the forward product, in tiles of the widest shape that fits.
+template <std::size_t Rows, std::size_t In, std::size_t InStride, std::size_t OutStride>
+inline void forward_rows(const float* w, const float* bias, const float* x, float* y) noexcept {
+    constexpr std::size_t W = simd::width;
+    constexpr std::size_t vectors = OutStride / W;
+    constexpr std::size_t tile = dense_tiling::tile_vectors(Rows, vectors);
+    constexpr std::size_t full_tiles = vectors / tile;
+    constexpr std::size_t rest = vectors % tile;
+
+    for (std::size_t t = 0; t < full_tiles; ++t) {
+        const std::size_t j = t * tile * W;
+        forward<Rows, tile, In, InStride, OutStride>(w + j, bias + j, x, y + j);
+    }
+    if constexpr (rest > 0) {
+        const std::size_t j = full_tiles * tile * W;
+        forward<Rows, rest, In, InStride, OutStride>(w + j, bias + j, x, y + j);
+    }
+}
+
+/// Weight-gradient tile: Rows inputs k by Vectors output vectors, at the block that x (column k),
+/// dy (column j) and dw (row k, column j) point to. dw[k][j] += sum_b x[b][k] dy[b][j], one FMA
+/// per batch row in increasing order.
+template <std::size_t Rows, std::size_t Vectors, std::size_t InStride, std::size_t OutStride>
+inline void weights(const float* x, const float* dy, float* dw, std::size_t batch) noexcept {
+    constexpr std::size_t W = simd::width;
+
+    Vec acc[Rows][Vectors];
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = simd::load(dw + r * OutStride + v * W);
+    }
+
+    for (std::size_t b = 0; b < batch; ++b) {
+        const float* xb = x + b * InStride;
+        const float* dyb = dy + b * OutStride;
+        Vec dyv[Vectors];
+        for (std::size_t v = 0; v < Vectors; ++v) dyv[v] = simd::load(dyb + v * W);
+        for (std::size_t r = 0; r < Rows; ++r) {
+            const Vec xbk = simd::broadcast(xb[r]);
+            for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = simd::fma(xbk, dyv[v], acc[r][v]);
+        }
+    }
+
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t v = 0; v < Vectors; ++v) simd::store(dw + r * OutStride + v * W, acc[r][v]);
+    }
+}
+
+/// Weight-gradient tiles for inputs k0..k0+Rows-1 and all columns.
+template <std::size_t Rows, std::size_t InStride, std::size_t OutStride>
+inline void weights_rows(const float* x, const float* dy, float* dw, std::size_t batch) noexcept {
+    constexpr std::size_t W = simd::width;
+    constexpr std::size_t vectors = OutStride / W;
+    constexpr std::size_t tile = dense_tiling::tile_vectors(Rows, vectors);
+    constexpr std::size_t full_tiles = vectors / tile;
+    constexpr std::size_t rest = vectors % tile;
+
+    for (std::size_t t = 0; t < full_tiles; ++t) {
+        const std::size_t j = t * tile * W;
+        weights<Rows, tile, InStride, OutStride>(x, dy + j, dw + j, batch);
+    }
+    if constexpr (rest > 0) {
+        const std::size_t j = full_tiles * tile * W;
+        weights<Rows, rest, InStride, OutStride>(x, dy + j, dw + j, batch);
+    }
+}
+
+/// Bias-gradient tile: db[j] += sum_b dy[b][j] over Vectors vectors, summed over b in order.
+template <std::size_t Vectors, std::size_t OutStride>
+inline void bias(const float* dy, float* db, std::size_t batch) noexcept {
+    constexpr std::size_t W = simd::width;
+
+    Vec acc[Vectors];
+    for (std::size_t v = 0; v < Vectors; ++v) acc[v] = simd::load(db + v * W);
+    for (std::size_t b = 0; b < batch; ++b) {
+        for (std::size_t v = 0; v < Vectors; ++v) acc[v] += simd::load(dy + b * OutStride + v * W);
+    }
+    for (std::size_t v = 0; v < Vectors; ++v) simd::store(db + v * W, acc[v]);
+}
+
+/// Input-gradient tile: Rows batch rows by Groups groups of `width` inputs starting at the row of
+/// w and the column of dx given, of which the first Valid inputs exist (the rest are padding).
+/// dx[r][k] = sum_j dy[r][j] w[k][j]. Each input keeps a vector of partial sums over j, and
+/// `reduce_add_each` turns `width` of them into one vector of dx, so there is one reduction per
+/// `width` outputs instead of one per output.
+template <std::size_t Rows, std::size_t Groups, std::size_t Valid, std::size_t InStride, std::size_t OutStride>
+inline void input(const float* w, const float* dy, float* dx) noexcept {
+    constexpr std::size_t W = simd::width;
+    constexpr std::size_t inputs = Groups * W;
+    static_assert(Valid <= inputs, "a tile cannot have more valid inputs than lanes");
+
+    Vec acc[Rows][inputs];
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t i = 0; i < inputs; ++i) acc[r][i] = simd::broadcast(0.0f);
+    }
+
+    for (std::size_t j = 0; j < OutStride; j += W) {
+        Vec dyv[Rows];
+        for (std::size_t r = 0; r < Rows; ++r) dyv[r] = simd::load(dy + r * OutStride + j);
+        for (std::size_t i = 0; i < Valid; ++i) {
+            const Vec wv = simd::load(w + i * OutStride + j);
+            for (std::size_t r = 0; r < Rows; ++r) acc[r][i] = simd::fma(dyv[r], wv, acc[r][i]);
+        }
+    }
+
+    // The accumulators of padding inputs stayed 0, so the padding lanes of dx are written as 0.
+    for (std::size_t r = 0; r < Rows; ++r) {
+        for (std::size_t g = 0; g < Groups; ++g) {
+            simd::store(dx + r * InStride + g * W, simd::reduce_add_each(&acc[r][g * W]));
+        }
+    }
+}
+
+/// Input-gradient tiles for all batch rows and one block of Groups groups of inputs.
+template <std::size_t Groups, std::size_t Valid, std::size_t InStride, std::size_t OutStride>
+inline void input_block(const float* w, const float* dy, float* dx, std::size_t batch) noexcept {
+    constexpr std::size_t rows = dense_tiling::input_rows;
+
+    std::size_t r = 0;
+    for (; r + rows <= batch; r += rows) {
+        input<rows, Groups, Valid, InStride, OutStride>(w, dy + r * OutStride, dx + r * InStride);
+    }
+    dense_tiling::dispatch_rows<rows - 1>(batch - r, [&](auto remaining) {
+        input<decltype(remaining)::value, Groups, Valid, InStride, OutStride>(w, dy + r * OutStride, dx + r * InStride);
+    });
+}
+
+}  // namespace dense_tiles
+
+/// y[b][j] = bias[j] + sum_k x[b][k] * w[k][j]
+template <std::size_t In, std::size_t InStride, std::size_t OutStride>
+void dense_forward(const float* w, const float* bias, const float* x, float* y, std::size_t batch) noexcept {
+    constexpr std::size_t rows = dense_tiling::tile_rows(OutStride / simd::width);
+
+    // A block of rows stays in L1 while the weights stream through it.
+    std::size_t r = 0;
+    for (; r + rows <= batch; r += rows) {
+        dense_tiles::forward_rows<rows, In, InStride, OutStride>(w, bias, x + r * InStride, y + r * OutStride);
+    }
+
+    // The remaining rows use shorter, wider tiles; a batch of one is the matrix-vector product.
+    dense_tiling::dispatch_rows<rows - 1>(batch - r, [&](auto remaining) {
+        dense_tiles::forward_rows<decltype(remaining)::value, In, InStride, OutStride>(w, bias, x + r * InStride,
+                                                                                     y + r * OutStride);
+    });
+}
+
+/// dx[b][k] = sum_j dy[b][j] * w[k][j] for k < In, and 0 on the padding lanes of dx.
+template <std::size_t In, std::size_t InStride, std::size_t OutStride>
+void dense_backward_input(const float* w, const float* dy, float* dx, std::size_t batch) noexcept {
+    constexpr std::size_t W = simd::width;
+    constexpr std::size_t groups = dense_tiling::input_groups;
+    constexpr std::size_t full_groups = In / W;
+    constexpr std::size_t full_blocks = full_groups / groups;
+    constexpr std::size_t rest_groups = full_groups % groups;
+    constexpr std::size_t last_valid = In % W;
+
+    // Each block of inputs reads a few rows of w, which stay in L1 while every batch row uses them.
+    for (std::size_t block = 0; block < full_blocks; ++block) {
+        const std::size_t k = block * groups * W;
+        dense_tiles::input_block<groups, groups * W, InStride, OutStride>(w + k * OutStride, dy, dx + k, batch);
+    }
+    if constexpr (rest_groups > 0) {
+        constexpr std::size_t k = full_blocks * groups * W;
+        dense_tiles::input_block<rest_groups, rest_groups * W, InStride, OutStride>(w + k * OutStride, dy, dx + k,
+                                                                                    batch);
+    }
+    if constexpr (last_valid > 0) {
+        constexpr std::size_t k = full_groups * W;
+        dense_tiles::input_block<1, last_valid, InStride, OutStride>(w + k * OutStride, dy, dx + k, batch);
+    }
+}
+
+/// dw[k][j] += sum_b x[b][k] * dy[b][j] and db[j] += sum_b dy[b][j], summed over b in order.
+template <std::size_t In, std::size_t InStride, std::size_t OutStride>
+void dense_backward_weights(const float* x, const float* dy, float* dw, float* db, std::size_t batch) noexcept {
+    constexpr std::size_t W = simd::width;
+    constexpr std::size_t rows = dense_tiling::tile_rows(OutStride / W);
+    constexpr std::size_t full_blocks = In / rows;
+    constexpr std::size_t rest_rows = In % rows;
+
+    for (std::size_t block = 0; block < full_blocks; ++block) {
+        const std::size_t k = block * rows;
+        dense_tiles::weights_rows<rows, InStride, OutStride>(x + k, dy, dw + k * OutStride, batch);
+    }
+    if constexpr (rest_rows > 0) {
+        constexpr std::size_t k = full_blocks * rows;
+        dense_tiles::weights_rows<rest_rows, InStride, OutStride>(x + k, dy, dw + k * OutStride, batch);
+    }
+
+    // Bias gradient: several independent column sums interleave to hide the add latency.
+    constexpr std::size_t vectors = OutStride / W;
+    constexpr std::size_t tile = dense_tiling::min(vectors, dense_tiling::accumulators);
+    constexpr std::size_t full_tiles = vectors / tile;
+    constexpr std::size_t rest_vectors = vectors % tile;
+    for (std::size_t t = 0; t < full_tiles; ++t) {
+        dense_tiles::bias<tile, OutStride>(dy + t * tile * W, db + t * tile * W, batch);
+    }
+    if constexpr (rest_vectors > 0) {
+        dense_tiles::bias<rest_vectors, OutStride>(dy + full_tiles * tile * W, db + full_tiles * tile * W, batch);
+    }
+}
+
+}  // namespace microfit::detail

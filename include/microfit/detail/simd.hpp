@@ -1,0 +1,220 @@
+// The SIMD layer: every hand-vectorized loop in microfit is written against `Vec`.
+//
+// On targets with SSE2, AVX, AVX-512 or NEON, `Vec` is an xsimd batch of floats for the widest
+// instruction set the compiler was told to use. On targets without SIMD (Cortex-M) or when
+// MICROFIT_FORCE_SCALAR is defined, `Vec` is one float in a struct with the same operations, so
+// the kernels compile unchanged and xsimd is not included at all.
+//
+// Differences between xsimd versions are handled in this file only.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#if !defined(MICROFIT_FORCE_SCALAR) && \
+    (defined(__SSE2__) || defined(_M_X64) || defined(__ARM_NEON) || defined(__ARM_NEON__))
+#define MICROFIT_HAS_XSIMD 1
+#include <xsimd/xsimd.hpp>
+#else
+#define MICROFIT_HAS_XSIMD 0
+#endif
+
+namespace microfit::detail::simd {
+
+#if MICROFIT_HAS_XSIMD
+
+using Arch = xsimd::default_arch;
+using Vec = xsimd::batch<float, Arch>;
+using IntVec = xsimd::batch<std::int32_t, Arch>;
+using Mask = xsimd::batch_bool<float, Arch>;
+
+/// Number of float lanes in one `Vec`.
+inline constexpr std::size_t width = Vec::size;
+
+/// Number of architectural vector registers, which sizes the register-blocked matrix kernels.
+inline constexpr std::size_t registers =
+#if defined(__AVX512F__) || defined(__aarch64__) || defined(_M_ARM64)
+    32;
+#elif defined(__x86_64__) || defined(_M_X64) || defined(__ARM_NEON) || defined(__ARM_NEON__)
+    16;
+#else
+    8;  // SSE2 on 32-bit x86
+#endif
+
+inline Vec load(const float* p) noexcept { return Vec::load_aligned(p); }
+inline Vec load_unaligned(const float* p) noexcept { return Vec::load_unaligned(p); }
+inline void store(float* p, Vec v) noexcept { v.store_aligned(p); }
+inline void store_unaligned(float* p, Vec v) noexcept { v.store_unaligned(p); }
+inline Vec broadcast(float x) noexcept { return Vec(x); }
+inline IntVec broadcast_int(std::int32_t x) noexcept { return IntVec(x); }
+
+/// Returns a * b + c, fused where the instruction set has FMA (AVX2+FMA, AVX-512, AArch64 and
+/// armv7 with VFPv4); elsewhere xsimd computes it as a product and a sum.
+inline Vec fma(Vec a, Vec b, Vec c) noexcept { return xsimd::fma(a, b, c); }
+inline Vec max(Vec a, Vec b) noexcept { return xsimd::max(a, b); }
+inline Vec min(Vec a, Vec b) noexcept { return xsimd::min(a, b); }
+inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return xsimd::select(m, if_true, if_false); }
+
+inline float reduce_add(Vec v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 10
+    return xsimd::reduce_add(v);
+#else
+    return xsimd::hadd(v);
+#endif
+}
+
+/// Returns the vector whose lane i is the sum of the lanes of rows[i], for the `width` vectors
+/// starting at rows. Reducing `width` vectors together costs about as much as reducing one.
+inline Vec reduce_add_each(const Vec* rows) noexcept { return xsimd::haddp(rows); }
+
+inline float reduce_max(Vec v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 10
+    return xsimd::reduce_max(v);
+#else
+    alignas(Vec::arch_type::alignment()) float lanes[width];
+    v.store_aligned(lanes);
+    float m = lanes[0];
+    for (std::size_t i = 1; i < width; ++i) m = lanes[i] > m ? lanes[i] : m;
+    return m;
+#endif
+}
+
+/// Reinterprets the bits of each lane (no numeric conversion).
+inline IntVec bits_of(Vec v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 10
+    return xsimd::bitwise_cast<std::int32_t>(v);
+#else
+    return xsimd::bitwise_cast<IntVec>(v);
+#endif
+}
+
+inline Vec from_bits(IntVec v) noexcept {
+#if XSIMD_VERSION_MAJOR >= 10
+    return xsimd::bitwise_cast<float>(v);
+#else
+    return xsimd::bitwise_cast<Vec>(v);
+#endif
+}
+
+/// Converts each lane to the nearest integer value, ties to even (the current rounding mode).
+inline Vec round_to_nearest(Vec v) noexcept { return xsimd::nearbyint(v); }
+inline IntVec to_int(Vec v) noexcept { return xsimd::to_int(v); }
+inline Vec exp(Vec v) noexcept { return xsimd::exp(v); }
+inline Vec log(Vec v) noexcept { return xsimd::log(v); }
+inline Vec tanh(Vec v) noexcept { return xsimd::tanh(v); }
+inline Vec abs(Vec v) noexcept { return xsimd::abs(v); }
+inline Vec sqrt(Vec v) noexcept { return xsimd::sqrt(v); }
+
+/// Returns the lane numbers 0, 1, ..., width - 1 as floats, for masking the tail of a row.
+inline Vec lane_indices() noexcept {
+    alignas(Arch::alignment()) float lanes[width];
+    for (std::size_t i = 0; i < width; ++i) lanes[i] = static_cast<float>(i);
+    return Vec::load_aligned(lanes);
+}
+
+#else  // scalar path
+
+/// One float with the operations of an xsimd batch, for targets without SIMD.
+struct Vec {
+    float value;
+};
+
+struct IntVec {
+    std::int32_t value;
+};
+
+struct Mask {
+    bool value;
+};
+
+inline constexpr std::size_t width = 1;
+
+/// Number of float registers assumed for sizing the matrix kernels. x86-64 has 16 and Cortex-M4F
+/// and M7 have 32 single-precision registers.
+// NOTE: an estimate; the kernel tiles it implies were not measured on a Cortex-M.
+inline constexpr std::size_t registers = 16;
+
+inline Vec load(const float* p) noexcept { return {*p}; }
+inline Vec load_unaligned(const float* p) noexcept { return {*p}; }
+inline void store(float* p, Vec v) noexcept { *p = v.value; }
+inline void store_unaligned(float* p, Vec v) noexcept { *p = v.value; }
+inline Vec broadcast(float x) noexcept { return {x}; }
+inline IntVec broadcast_int(std::int32_t x) noexcept { return {x}; }
+
+inline Vec operator+(Vec a, Vec b) noexcept { return {a.value + b.value}; }
+inline Vec operator-(Vec a, Vec b) noexcept { return {a.value - b.value}; }
+inline Vec operator*(Vec a, Vec b) noexcept { return {a.value * b.value}; }
+inline Vec operator/(Vec a, Vec b) noexcept { return {a.value / b.value}; }
+inline Vec operator-(Vec a) noexcept { return {-a.value}; }
+inline Vec& operator+=(Vec& a, Vec b) noexcept { a.value += b.value; return a; }
+inline Vec& operator-=(Vec& a, Vec b) noexcept { a.value -= b.value; return a; }
+inline Vec& operator*=(Vec& a, Vec b) noexcept { a.value *= b.value; return a; }
+inline Mask operator>(Vec a, Vec b) noexcept { return {a.value > b.value}; }
+inline Mask operator<(Vec a, Vec b) noexcept { return {a.value < b.value}; }
+inline Mask operator>=(Vec a, Vec b) noexcept { return {a.value >= b.value}; }
+inline Mask operator<=(Vec a, Vec b) noexcept { return {a.value <= b.value}; }
+inline Mask operator!=(Vec a, Vec b) noexcept { return {a.value != b.value}; }
+inline Mask operator==(Vec a, Vec b) noexcept { return {a.value == b.value}; }
+inline Mask operator&&(Mask a, Mask b) noexcept { return {a.value && b.value}; }
+inline Mask operator||(Mask a, Mask b) noexcept { return {a.value || b.value}; }
+
+inline IntVec operator+(IntVec a, IntVec b) noexcept { return {a.value + b.value}; }
+inline IntVec operator-(IntVec a, IntVec b) noexcept { return {a.value - b.value}; }
+inline IntVec operator<<(IntVec a, int shift) noexcept {
+    return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) << shift)};
+}
+/// Shifts right with sign extension, as xsimd does for signed lanes. Written without shifting a
+/// negative value, whose result C++17 leaves to the implementation.
+inline IntVec operator>>(IntVec a, int shift) noexcept {
+    return {a.value >= 0 ? a.value >> shift : ~(~a.value >> shift)};
+}
+
+/// Returns a * b + c with one rounding when the target has a hardware FMA (Cortex-M4F and M7
+/// have VFMA.F32), and as a product and a sum otherwise, matching the xsimd path.
+inline Vec fma(Vec a, Vec b, Vec c) noexcept {
+#if defined(__FP_FAST_FMAF) || defined(__ARM_FEATURE_FMA)
+    return {std::fma(a.value, b.value, c.value)};
+#else
+    return {a.value * b.value + c.value};
+#endif
+}
+inline Vec max(Vec a, Vec b) noexcept { return {a.value > b.value ? a.value : b.value}; }
+inline Vec min(Vec a, Vec b) noexcept { return {a.value < b.value ? a.value : b.value}; }
+inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return m.value ? if_true : if_false; }
+inline float reduce_add(Vec v) noexcept { return v.value; }
+inline Vec reduce_add_each(const Vec* rows) noexcept { return rows[0]; }
+inline float reduce_max(Vec v) noexcept { return v.value; }
+
+inline IntVec bits_of(Vec v) noexcept {
+    IntVec r;
+    std::memcpy(&r.value, &v.value, sizeof(float));
+    return r;
+}
+
+inline Vec from_bits(IntVec v) noexcept {
+    Vec r;
+    std::memcpy(&r.value, &v.value, sizeof(float));
+    return r;
+}
+
+inline Vec round_to_nearest(Vec v) noexcept { return {std::nearbyint(v.value)}; }
+inline IntVec to_int(Vec v) noexcept { return {static_cast<std::int32_t>(v.value)}; }
+inline Vec exp(Vec v) noexcept { return {std::exp(v.value)}; }
+inline Vec log(Vec v) noexcept { return {std::log(v.value)}; }
+inline Vec tanh(Vec v) noexcept { return {std::tanh(v.value)}; }
+inline Vec abs(Vec v) noexcept { return {std::fabs(v.value)}; }
+inline Vec sqrt(Vec v) noexcept { return {std::sqrt(v.value)}; }
+inline Vec lane_indices() noexcept { return {0.0f}; }
+
+#endif
+
+/// Byte alignment of every buffer that kernels load with `load`: one full vector, and at least
+/// 16 bytes so that buffers stay aligned for the widest load on every target.
+inline constexpr std::size_t alignment = width * sizeof(float) < 16 ? 16 : width * sizeof(float);
+
+/// Rounds a count of floats up to a whole number of vectors.
+constexpr std::size_t padded(std::size_t n) noexcept { return (n + width - 1) / width * width; }
+
+}  // namespace microfit::detail::simd

@@ -1,0 +1,349 @@
+// Status: the result of every public function that takes data.
+//
+// A status carries a code and the numbers that explain it (the row, the column, the bad value, the
+// allowed limit). `format` writes a sentence such as "label 7 at row 12 is outside [0, 2)" into a
+// caller-supplied buffer, with no heap and no printf. Define MICROFIT_NO_STATUS_TEXT to strip the
+// sentences from small firmware: `format` then writes only the status name.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "microfit/config.hpp"
+
+namespace microfit {
+
+enum class StatusCode : std::uint8_t {
+    ok = 0,
+    empty_dataset,             ///< The data set has no rows.
+    missing_data,              ///< A required pointer (features, labels or targets) is null.
+    wrong_feature_count,       ///< Features per row differ from the model's input size.
+    wrong_target_count,        ///< Targets per row differ from the model's output size.
+    label_out_of_range,        ///< A label is outside [0, classes).
+    non_finite_feature,        ///< A feature is NaN or infinite.
+    non_finite_target,         ///< A regression target is NaN or infinite.
+    non_finite_weight,         ///< A sample weight is NaN or infinite.
+    negative_weight,           ///< A sample weight is below 0.
+    wrong_class_weight_count,  ///< The class weights have a length other than the number of classes.
+    invalid_class_weight,      ///< A class weight is negative, NaN or infinite.
+    invalid_batch_size,        ///< The batch size is 0 or above the compile-time capacity.
+    empty_class,               ///< A class has no samples (or zero total weight), so its balanced weight is undefined.
+    invalid_option,            ///< A training option is out of its valid range.
+    output_too_small,          ///< A caller-supplied output buffer is too small.
+    storage_too_small,         ///< A parameter buffer is shorter than the record it must hold.
+    bad_magic,                 ///< The parameter record does not start with microfit's magic number.
+    unsupported_version,       ///< The parameter record has a format version this build cannot read.
+    byte_order_mismatch,       ///< The parameter record was written with another byte order.
+    shape_mismatch,            ///< The parameter record belongs to a model of another shape.
+    size_mismatch,             ///< The payload size in the header disagrees with the model or the buffer.
+    checksum_mismatch,         ///< The CRC-32 of the parameter record is wrong (corrupt or half-written).
+    missing_optimizer_state,   ///< Optimizer state was requested but the record has none.
+};
+
+/// Short, stable identifier of a status code, such as "label_out_of_range".
+constexpr const char* status_name(StatusCode code) noexcept {
+    switch (code) {
+        case StatusCode::ok: return "ok";
+        case StatusCode::empty_dataset: return "empty_dataset";
+        case StatusCode::missing_data: return "missing_data";
+        case StatusCode::wrong_feature_count: return "wrong_feature_count";
+        case StatusCode::wrong_target_count: return "wrong_target_count";
+        case StatusCode::label_out_of_range: return "label_out_of_range";
+        case StatusCode::non_finite_feature: return "non_finite_feature";
+        case StatusCode::non_finite_target: return "non_finite_target";
+        case StatusCode::non_finite_weight: return "non_finite_weight";
+        case StatusCode::negative_weight: return "negative_weight";
+        case StatusCode::wrong_class_weight_count: return "wrong_class_weight_count";
+        case StatusCode::invalid_class_weight: return "invalid_class_weight";
+        case StatusCode::invalid_batch_size: return "invalid_batch_size";
+        case StatusCode::empty_class: return "empty_class";
+        case StatusCode::invalid_option: return "invalid_option";
+        case StatusCode::output_too_small: return "output_too_small";
+        case StatusCode::storage_too_small: return "storage_too_small";
+        case StatusCode::bad_magic: return "bad_magic";
+        case StatusCode::unsupported_version: return "unsupported_version";
+        case StatusCode::byte_order_mismatch: return "byte_order_mismatch";
+        case StatusCode::shape_mismatch: return "shape_mismatch";
+        case StatusCode::size_mismatch: return "size_mismatch";
+        case StatusCode::checksum_mismatch: return "checksum_mismatch";
+        case StatusCode::missing_optimizer_state: return "missing_optimizer_state";
+    }
+    return "unknown";
+}
+
+/// Where the data came from when a status names a row: the training set, the validation set, or
+/// neither (an option or a buffer).
+enum class DataRole : std::uint8_t { none, training, validation };
+
+/// Result of a checked operation. `ok()` is true on success; otherwise `code` says what failed and
+/// the other fields hold the numbers that `format` puts into the message. Which fields are set
+/// depends on the code; unset fields are 0.
+class [[nodiscard]] Status {
+public:
+    StatusCode code = StatusCode::ok;
+    DataRole role = DataRole::none;
+    std::size_t index = 0;   ///< Row, class or option index the problem was found at.
+    std::size_t column = 0;  ///< Column of a feature or target.
+    double value = 0;        ///< The offending value (a label, a weight, a size).
+    double limit = 0;        ///< The bound it broke (number of classes, capacity, expected size).
+    const char* option = nullptr;  ///< Name of the option, for invalid_option and invalid_batch_size.
+
+    constexpr Status() noexcept = default;
+    constexpr explicit Status(StatusCode c) noexcept : code(c) {}
+
+    constexpr bool ok() const noexcept { return code == StatusCode::ok; }
+    constexpr const char* name() const noexcept { return status_name(code); }
+
+    /// Writes a one-line message into `buffer` (always terminated when `size > 0`) and returns the
+    /// length of the full message, which may exceed `size - 1` when the buffer is too short.
+    std::size_t format(char* buffer, std::size_t size) const noexcept;
+
+    /// Marks a status as looked at when the caller decides to ignore it.
+    constexpr void ignore() const noexcept {}
+};
+
+namespace detail {
+
+/// Appends text to a bounded buffer and counts what would have been written.
+class MessageWriter {
+public:
+    MessageWriter(char* buffer, std::size_t size) noexcept : buffer_(buffer), size_(size) {
+        if (size_ > 0) buffer_[0] = '\0';
+    }
+
+    void text(const char* s) noexcept {
+        for (; s != nullptr && *s != '\0'; ++s) put(*s);
+    }
+
+    void unsigned_integer(std::uint64_t v) noexcept {
+        char digits[20];
+        int n = 0;
+        do {
+            digits[n++] = static_cast<char>('0' + v % 10);
+            v /= 10;
+        } while (v != 0);
+        while (n > 0) put(digits[--n]);
+    }
+
+    void integer(double v) noexcept {
+        if (v < 0) {
+            put('-');
+            v = -v;
+        }
+        unsigned_integer(static_cast<std::uint64_t>(v));
+    }
+
+    /// Writes a float with up to 7 significant digits, in fixed or exponent notation.
+    void real(double v) noexcept {
+        if (std::isnan(v)) return text("nan");
+        if (v < 0) {
+            put('-');
+            v = -v;
+        }
+        if (std::isinf(v)) return text("inf");
+        if (v == 0) return put('0');
+        int exponent = static_cast<int>(std::floor(std::log10(v)));
+        auto mantissa = static_cast<std::uint64_t>(std::llround(v / std::pow(10.0, exponent - 6)));
+        if (mantissa >= 10000000u) {  // rounding carried into an eighth digit
+            mantissa /= 10;
+            ++exponent;
+        }
+        char digits[7];
+        for (int i = 6; i >= 0; --i) {
+            digits[i] = static_cast<char>('0' + mantissa % 10);
+            mantissa /= 10;
+        }
+        int last = 6;
+        while (last > 0 && digits[last] == '0') --last;
+        if (exponent >= -4 && exponent < 7) {
+            if (exponent < 0) {
+                text("0.");
+                for (int i = -1; i > exponent; --i) put('0');
+                for (int i = 0; i <= last; ++i) put(digits[i]);
+                return;
+            }
+            for (int i = 0; i <= exponent; ++i) put(i <= 6 ? digits[i] : '0');
+            if (last > exponent) {
+                put('.');
+                for (int i = exponent + 1; i <= last; ++i) put(digits[i]);
+            }
+            return;
+        }
+        put(digits[0]);
+        if (last > 0) {
+            put('.');
+            for (int i = 1; i <= last; ++i) put(digits[i]);
+        }
+        put('e');
+        integer(exponent);
+    }
+
+    std::size_t length() const noexcept { return length_; }
+
+private:
+    void put(char c) noexcept {
+        if (length_ + 1 < size_) {
+            buffer_[length_] = c;
+            buffer_[length_ + 1] = '\0';
+        }
+        ++length_;
+    }
+
+    char* buffer_;
+    std::size_t size_;
+    std::size_t length_ = 0;
+};
+
+inline const char* role_prefix(DataRole role) noexcept {
+    switch (role) {
+        case DataRole::training: return "training data: ";
+        case DataRole::validation: return "validation data: ";
+        case DataRole::none: break;
+    }
+    return "";
+}
+
+}  // namespace detail
+
+inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept {
+    detail::MessageWriter out(buffer, size);
+#if defined(MICROFIT_NO_STATUS_TEXT)
+    out.text(name());
+#else
+    out.text(detail::role_prefix(role));
+    switch (code) {
+        case StatusCode::ok:
+            out.text("ok");
+            break;
+        case StatusCode::empty_dataset:
+            out.text("the data set has no rows");
+            break;
+        case StatusCode::missing_data:
+            out.text(option);
+            out.text(" is a null pointer but is required");
+            break;
+        case StatusCode::wrong_feature_count:
+            out.text("rows have ");
+            out.integer(value);
+            out.text(" features but the model takes ");
+            out.integer(limit);
+            break;
+        case StatusCode::wrong_target_count:
+            out.text("rows have ");
+            out.integer(value);
+            out.text(" targets but the model has ");
+            out.integer(limit);
+            out.text(" outputs");
+            break;
+        case StatusCode::label_out_of_range:
+            out.text("label ");
+            out.integer(value);
+            out.text(" at row ");
+            out.unsigned_integer(index);
+            out.text(" is outside [0, ");
+            out.integer(limit);
+            out.text(")");
+            break;
+        case StatusCode::non_finite_feature:
+        case StatusCode::non_finite_target:
+            out.text(code == StatusCode::non_finite_feature ? "feature " : "target ");
+            out.unsigned_integer(column);
+            out.text(" at row ");
+            out.unsigned_integer(index);
+            out.text(" is ");
+            out.real(value);
+            out.text(", but values must be finite");
+            break;
+        case StatusCode::non_finite_weight:
+        case StatusCode::negative_weight:
+            out.text("sample weight at row ");
+            out.unsigned_integer(index);
+            out.text(" is ");
+            out.real(value);
+            out.text(", but weights must be finite and at least 0");
+            break;
+        case StatusCode::wrong_class_weight_count:
+            out.text("got ");
+            out.integer(value);
+            out.text(" class weights for ");
+            out.integer(limit);
+            out.text(" classes");
+            break;
+        case StatusCode::invalid_class_weight:
+            out.text("class weight of class ");
+            out.unsigned_integer(index);
+            out.text(" is ");
+            out.real(value);
+            out.text(", but class weights must be finite and at least 0");
+            break;
+        case StatusCode::invalid_batch_size:
+            out.text(option != nullptr ? option : "batch size");
+            out.text(" ");
+            out.integer(value);
+            out.text(" is outside [1, ");
+            out.integer(limit);
+            out.text("], the compile-time batch capacity");
+            break;
+        case StatusCode::empty_class:
+            out.text("class ");
+            out.unsigned_integer(index);
+            out.text(" has no samples (or zero total weight), so its balanced weight would be infinite");
+            break;
+        case StatusCode::invalid_option:
+            out.text("option ");
+            out.text(option);
+            out.text(" is ");
+            out.real(value);
+            out.text(", which is outside its valid range");
+            break;
+        case StatusCode::output_too_small:
+            out.text("output buffer holds ");
+            out.integer(value);
+            out.text(" values but ");
+            out.integer(limit);
+            out.text(" are needed");
+            break;
+        case StatusCode::storage_too_small:
+            out.text("buffer has ");
+            out.integer(value);
+            out.text(" bytes but the record needs ");
+            out.integer(limit);
+            break;
+        case StatusCode::bad_magic:
+            out.text("buffer does not start with a microfit parameter record");
+            break;
+        case StatusCode::unsupported_version:
+            out.text("parameter record has format version ");
+            out.integer(value);
+            out.text(" but this build reads version ");
+            out.integer(limit);
+            break;
+        case StatusCode::byte_order_mismatch:
+            out.text("parameter record was written with the other byte order");
+            break;
+        case StatusCode::shape_mismatch:
+            out.text("parameter record has shape signature ");
+            out.unsigned_integer(static_cast<std::uint64_t>(value));
+            out.text(" but the model has ");
+            out.unsigned_integer(static_cast<std::uint64_t>(limit));
+            break;
+        case StatusCode::size_mismatch:
+            out.text("parameter record payload is ");
+            out.integer(value);
+            out.text(" bytes but ");
+            out.integer(limit);
+            out.text(" were expected");
+            break;
+        case StatusCode::checksum_mismatch:
+            out.text("parameter record CRC-32 does not match its contents (corrupt or partly written)");
+            break;
+        case StatusCode::missing_optimizer_state:
+            out.text("parameter record has no optimizer state to restore");
+            break;
+    }
+#endif
+    return out.length();
+}
+
+}  // namespace microfit

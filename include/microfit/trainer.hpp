@@ -1,0 +1,479 @@
+// Trainer: fit, evaluate and predict, with every buffer a fixed-size member.
+//
+//   Model model(/*seed=*/1);
+//   Trainer<Model, SparseCategoricalCrossentropy, Adam, /*MaxBatch=*/32> trainer(model);
+//   Status s = trainer.fit(train, options, &validation, on_epoch_end);
+//
+// Weighting rules (see docs/weighting.md):
+// - The effective weight of a training sample is sample_weight * class_weight[label].
+// - The batch loss is reduce(w_i * l_i) with the chosen Reduction, and the gradient is the
+//   gradient of exactly that number.
+// - The epoch loss is sum(n_b * L_b) / sum(n_b) over the batches b of the epoch, so the last,
+//   partial batch counts in proportion to its size. Skipped batches (non-finite loss or gradient)
+//   are left out of it and counted instead.
+// - Class weights act on the training loss only. Evaluation reports the unweighted loss and
+//   metrics and, side by side, the ones weighted by the data set's sample weights.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "microfit/dataset.hpp"
+#include "microfit/detail/simd.hpp"
+#include "microfit/detail/softmax.hpp"
+#include "microfit/loss.hpp"
+#include "microfit/metrics.hpp"
+#include "microfit/random.hpp"
+#include "microfit/sampler.hpp"
+#include "microfit/sequential.hpp"
+#include "microfit/status.hpp"
+#include "microfit/weighting.hpp"
+
+namespace microfit {
+
+/// Order in which training draws samples.
+enum class Sampling : std::uint8_t {
+    shuffled,               ///< Every sample once per epoch, in a new seeded random order each epoch.
+    in_order,               ///< Every sample once per epoch, in row order.
+    balanced_oversampling,  ///< ceil(rows / batch_size) batches drawn by BalancedSampler.
+};
+
+struct FitOptions {
+    std::size_t epochs = 1;
+    std::size_t batch_size = 32;  ///< In [1, MaxBatch].
+    Sampling sampling = Sampling::shuffled;
+    std::uint64_t seed = 0;       ///< Seeds the sample order; the same seed gives bit-identical parameters.
+    Reduction reduction = Reduction::sum_over_batch_size;
+    ClassWeights class_weight;    ///< One weight per class, or empty.
+    bool stop_on_non_finite = false;  ///< Stop after the first skipped step instead of going on.
+};
+
+/// Loss and metrics of a model on one data set. The unweighted figures count every sample once;
+/// the weighted ones use the data set's sample weights (and equal the unweighted ones when it has
+/// none). Class weights never enter an evaluation.
+template <std::size_t Classes>
+struct Evaluation {
+    static constexpr std::size_t metric_classes = Classes < 2 ? 2 : Classes;
+    static constexpr bool has_metrics = Classes >= 2;
+
+    std::size_t rows = 0;
+    bool has_sample_weight = false;
+    float loss = 0.0f;           ///< Unweighted loss with the chosen reduction.
+    float weighted_loss = 0.0f;  ///< Loss weighted by the sample weights.
+    ConfusionMatrix<metric_classes> confusion;           ///< Unweighted counts; empty for regression.
+    ConfusionMatrix<metric_classes> weighted_confusion;  ///< Summed sample weights.
+};
+
+/// What `fit` reports to its callback after each epoch.
+template <std::size_t Classes>
+struct EpochLog {
+    std::size_t epoch = 0;          ///< 1-based.
+    std::size_t epochs = 0;         ///< Epochs requested.
+    float loss = 0.0f;              ///< Training loss as optimized (effective weights, chosen reduction).
+    std::size_t steps = 0;          ///< Optimizer steps taken this epoch.
+    std::size_t skipped_steps = 0;  ///< Batches whose loss or gradient was not finite.
+    bool has_validation = false;
+    Evaluation<Classes> validation;
+};
+
+/// A fixed-size record of the epoch logs, usable as the callback of `fit`.
+template <std::size_t Classes, std::size_t MaxEpochs>
+struct History {
+    EpochLog<Classes> logs[MaxEpochs];
+    std::size_t count = 0;  ///< Logs recorded; epochs past MaxEpochs are not recorded.
+
+    bool operator()(const EpochLog<Classes>& log) noexcept {
+        if (count < MaxEpochs) logs[count++] = log;
+        return true;
+    }
+};
+
+struct FitSummary {
+    std::size_t epochs_completed = 0;
+    std::size_t steps = 0;
+    std::size_t skipped_steps = 0;
+    bool stopped_by_callback = false;
+    bool stopped_on_non_finite = false;
+};
+
+namespace detail {
+
+struct ContinueTraining {
+    template <class Log>
+    bool operator()(const Log& /*log*/) const noexcept {
+        return true;
+    }
+};
+
+/// Returns 0 when every value of the buffer is finite, NaN otherwise: x * 0 is NaN for inf and NaN.
+inline bool all_finite(const float* values, std::size_t n) noexcept {
+    simd::Vec acc = simd::broadcast(0.0f);
+    for (std::size_t i = 0; i < n; i += simd::width) acc = simd::fma(simd::load(values + i), simd::broadcast(0.0f), acc);
+    return simd::reduce_add(acc) == 0.0f;
+}
+
+inline Status invalid_batch_size(const char* option, std::size_t value, std::size_t capacity) noexcept {
+    Status s(StatusCode::invalid_batch_size);
+    s.option = option;
+    s.value = static_cast<double>(value);
+    s.limit = static_cast<double>(capacity);
+    return s;
+}
+
+}  // namespace detail
+
+template <class Model, class Loss, class Optimizer, std::size_t MaxBatch = 32>
+class Trainer {
+    static_assert(MaxBatch >= 1, "Trainer<..., MaxBatch>: the batch capacity must be at least 1.");
+    static_assert(!Model::ends_in_softmax,
+                  "Losses take logits and apply softmax themselves: remove the final Softmax layer from the model "
+                  "you train (predict_probabilities applies softmax to the logits).");
+
+public:
+    static constexpr std::size_t outputs = Model::output_size;
+    static constexpr std::size_t classes = Loss::template classes<outputs>();
+    static constexpr bool classification = Loss::target_kind == TargetKind::class_index;
+    static constexpr std::size_t max_batch = MaxBatch;
+    using OptimizerState = typename Optimizer::template State<Model::parameter_capacity>;
+
+    explicit Trainer(Model& model, Loss loss = Loss{}, Optimizer optimizer = Optimizer{}) noexcept
+        : model_(model), loss_(loss), optimizer_(optimizer) {}
+
+    Model& model() noexcept { return model_; }
+    const Optimizer& optimizer() const noexcept { return optimizer_; }
+    Optimizer& optimizer() noexcept { return optimizer_; }
+    const Loss& loss() const noexcept { return loss_; }
+    OptimizerState& optimizer_state() noexcept { return state_; }
+    const OptimizerState& optimizer_state() const noexcept { return state_; }
+    const FitSummary& summary() const noexcept { return summary_; }
+
+    /// Trains for `options.epochs` epochs. Every argument is checked before anything changes: on
+    /// error the model, the optimizer state and the caller's data are untouched and the status names
+    /// the problem. `validation` may be null. `on_epoch_end(const EpochLog<classes>&)` runs after
+    /// every epoch; it may return bool, and false stops training.
+    template <class Callback = detail::ContinueTraining>
+    Status fit(const Dataset& train, const FitOptions& options, const Dataset* validation = nullptr,
+               Callback&& on_epoch_end = Callback{}) noexcept {
+        Status s = check_fit(train, options, validation);
+        if (!s.ok()) return s;
+
+        BalancedSampler<Evaluation<classes>::metric_classes> sampler;
+        if (options.sampling == Sampling::balanced_oversampling) {
+            if constexpr (classification) {
+                s = sampler.reset(train.labels, train.rows, options.seed);
+                if (!s.ok()) return detail::with_role(s, DataRole::training);
+            }
+        }
+
+        summary_ = FitSummary{};
+        Random order_random(options.seed);
+        const std::size_t rows = train.rows;
+        const std::size_t steps_per_epoch = (rows + options.batch_size - 1) / options.batch_size;
+
+        for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+            Permutation permutation;
+            if (options.sampling == Sampling::shuffled) permutation = Permutation(static_cast<std::uint32_t>(rows), order_random);
+
+            EpochLog<classes> log;
+            log.epoch = epoch + 1;
+            log.epochs = options.epochs;
+            double loss_sum = 0.0;
+            double counted_rows = 0.0;
+
+            for (std::size_t step = 0; step < steps_per_epoch; ++step) {
+                const std::size_t start = step * options.batch_size;
+                const std::size_t n = start + options.batch_size <= rows ? options.batch_size : rows - start;
+                for (std::size_t r = 0; r < n; ++r) {
+                    const auto position = static_cast<std::uint32_t>(start + r);
+                    switch (options.sampling) {
+                        case Sampling::shuffled: indices_[r] = permutation.at(position); break;
+                        case Sampling::in_order: indices_[r] = position; break;
+                        case Sampling::balanced_oversampling: indices_[r] = sampler.next(); break;
+                    }
+                }
+
+                float batch_loss = 0.0f;
+                if (train_step(train, n, options, batch_loss)) {
+                    loss_sum += static_cast<double>(n) * static_cast<double>(batch_loss);
+                    counted_rows += static_cast<double>(n);
+                    ++log.steps;
+                } else {
+                    ++log.skipped_steps;
+                    if (options.stop_on_non_finite) break;
+                }
+            }
+
+            log.loss = counted_rows > 0 ? static_cast<float>(loss_sum / counted_rows) : 0.0f;
+            summary_.steps += log.steps;
+            summary_.skipped_steps += log.skipped_steps;
+            if (validation != nullptr) {
+                log.has_validation = true;
+                evaluate_checked(*validation, options.batch_size, options.reduction, log.validation);
+            }
+            summary_.epochs_completed = epoch + 1;
+
+            if (log.skipped_steps > 0 && options.stop_on_non_finite) {
+                summary_.stopped_on_non_finite = true;
+                report(on_epoch_end, log);
+                break;
+            }
+            if (!report(on_epoch_end, log)) {
+                summary_.stopped_by_callback = true;
+                break;
+            }
+        }
+        return Status{};
+    }
+
+    /// Computes the loss and metrics of the model on `data` in batches of `batch_size` rows,
+    /// combining batch losses as sum(n_b * L_b) / sum(n_b). On error `out` is untouched.
+    Status evaluate(const Dataset& data, Evaluation<classes>& out, std::size_t batch_size = 32,
+                    Reduction reduction = Reduction::sum_over_batch_size) noexcept {
+        if (batch_size < 1 || batch_size > MaxBatch) return detail::invalid_batch_size("batch size", batch_size, MaxBatch);
+        const Status s = detail::validate_dataset(data, Model::input_size, outputs, classes, classification, DataRole::none);
+        if (!s.ok()) return s;
+        evaluate_checked(data, batch_size, reduction, out);
+        return Status{};
+    }
+
+    /// Writes the logits of `rows` feature rows ([rows][feature_count]) into
+    /// `logits[rows][output_size]`; `capacity` is the number of floats `logits` can take.
+    Status predict(const float* features, std::size_t rows, std::size_t feature_count, float* logits,
+                   std::size_t capacity) noexcept {
+        const Status s = check_predict(features, rows, feature_count, logits, capacity, rows * outputs);
+        if (!s.ok()) return s;
+        for_each_output(features, rows, [&](std::size_t row, const float* z) {
+            for (std::size_t j = 0; j < outputs; ++j) logits[row * outputs + j] = z[j];
+        });
+        return Status{};
+    }
+
+    /// Writes class probabilities: softmax of the logits for several outputs, or, for one logit,
+    /// sigmoid(z) as the probability of class 1. Layout [rows][output_size].
+    Status predict_probabilities(const float* features, std::size_t rows, std::size_t feature_count, float* probabilities,
+                                 std::size_t capacity) noexcept {
+        const Status s = check_predict(features, rows, feature_count, probabilities, capacity, rows * outputs);
+        if (!s.ok()) return s;
+        for_each_output(features, rows, [&](std::size_t row, const float* z) {
+            if constexpr (outputs == 1) {
+                probabilities[row] = 1.0f / (1.0f + std::exp(-z[0]));
+            } else {
+                alignas(detail::simd::alignment) float p[Model::output_stride];
+                detail::softmax(z, outputs, p);
+                for (std::size_t j = 0; j < outputs; ++j) probabilities[row * outputs + j] = p[j];
+            }
+        });
+        return Status{};
+    }
+
+    /// Writes the predicted class of each row (argmax of the logits, or logit > 0 for one logit).
+    Status predict_classes(const float* features, std::size_t rows, std::size_t feature_count, std::int32_t* predicted,
+                           std::size_t capacity) noexcept {
+        static_assert(classification, "predict_classes needs a classification loss.");
+        const Status s = check_predict(features, rows, feature_count, predicted, capacity, rows);
+        if (!s.ok()) return s;
+        for_each_output(features, rows,
+                        [&](std::size_t row, const float* z) { predicted[row] = Loss::template predicted_class<outputs>(z); });
+        return Status{};
+    }
+
+private:
+    Status check_fit(const Dataset& train, const FitOptions& options, const Dataset* validation) const noexcept {
+        if (options.batch_size < 1 || options.batch_size > MaxBatch) {
+            return detail::invalid_batch_size("batch size", options.batch_size, MaxBatch);
+        }
+        if (train.rows > 0xffffffffu) {
+            Status s(StatusCode::invalid_option);
+            s.option = "rows (at most 2^32 - 1)";
+            s.value = static_cast<double>(train.rows);
+            return s;
+        }
+        if (options.sampling == Sampling::balanced_oversampling && !classification) {
+            Status s(StatusCode::invalid_option);
+            s.option = "sampling (balanced_oversampling needs a classification loss)";
+            s.value = static_cast<double>(options.sampling);
+            return s;
+        }
+        Status s = optimizer_.validate();
+        if (!s.ok()) return s;
+        s = loss_.validate();
+        if (!s.ok()) return s;
+        if (classification) {
+            s = detail::validate_class_weights(options.class_weight, classes);
+            if (!s.ok()) return s;
+        } else if (!options.class_weight.empty()) {
+            Status e(StatusCode::wrong_class_weight_count);
+            e.value = static_cast<double>(options.class_weight.count);
+            e.limit = 0;
+            return e;
+        }
+        s = detail::validate_dataset(train, Model::input_size, outputs, classes, classification, DataRole::training);
+        if (!s.ok()) return s;
+        if (validation != nullptr) {
+            s = detail::validate_dataset(*validation, Model::input_size, outputs, classes, classification,
+                                         DataRole::validation);
+            if (!s.ok()) return s;
+        }
+        return Status{};
+    }
+
+    template <class Out>
+    Status check_predict(const float* features, std::size_t rows, std::size_t feature_count, const Out* out,
+                         std::size_t capacity, std::size_t needed) const noexcept {
+        Dataset d;
+        d.features = features;
+        d.rows = rows;
+        d.feature_count = feature_count;
+        d.targets = features;  // predict needs no labels or targets
+        d.target_count = outputs;
+        Status s = detail::validate_dataset(d, Model::input_size, outputs, 0, false, DataRole::none);
+        if (!s.ok()) return s;
+        if (out == nullptr || capacity < needed) {
+            Status e(StatusCode::output_too_small);
+            e.value = out == nullptr ? 0.0 : static_cast<double>(capacity);
+            e.limit = static_cast<double>(needed);
+            return e;
+        }
+        return Status{};
+    }
+
+    /// Copies the feature rows of `indices_[0..n)` into the padded input buffer.
+    void gather(const Dataset& data, std::size_t n) noexcept {
+        float* input = workspace_.input();
+        for (std::size_t r = 0; r < n; ++r) {
+            const float* row = data.features + static_cast<std::size_t>(indices_[r]) * Model::input_size;
+            float* dst = input + r * Model::input_stride;
+            for (std::size_t c = 0; c < Model::input_size; ++c) dst[c] = row[c];
+        }
+    }
+
+    /// One optimizer step on the batch `indices_[0..n)`. Returns false, and changes nothing, when
+    /// the loss or a gradient is not finite.
+    bool train_step(const Dataset& data, std::size_t n, const FitOptions& options, float& batch_loss) noexcept {
+        gather(data, n);
+        workspace_.forward(model_, n);
+
+        const float* logits = workspace_.output();
+        float* dlogits = delta_[0];
+        for (std::size_t r = 0; r < n; ++r) {
+            const std::size_t i = indices_[r];
+            const std::int32_t label = classification ? data.labels[i] : 0;
+            const float* target = classification ? nullptr : data.targets + i * outputs;
+            const float sample_weight = data.sample_weight == nullptr ? 1.0f : data.sample_weight[i];
+            weights_[r] = classification ? effective_weight(sample_weight, options.class_weight, label) : sample_weight;
+            losses_[r] = loss_.template compute<outputs>(logits + r * Model::output_stride, label, target,
+                                                         dlogits + r * Model::output_stride);
+        }
+
+        batch_loss = reduce(losses_, weights_, n, options.reduction);
+        const float scale = reduction_scale(weights_, n, options.reduction);
+        for (std::size_t r = 0; r < n; ++r) {
+            const detail::simd::Vec factor = detail::simd::broadcast(weights_[r] * scale);
+            float* row = dlogits + r * Model::output_stride;
+            for (std::size_t j = 0; j < Model::output_stride; j += detail::simd::width) {
+                detail::simd::store(row + j, detail::simd::load(row + j) * factor);
+            }
+        }
+
+        for (float& g : gradients_) g = 0.0f;
+        backward_from<Model::layer_count - 1>(0, n);
+
+        if (!std::isfinite(batch_loss) || !detail::all_finite(gradients_, Model::parameter_capacity)) return false;
+        optimizer_.step(model_.parameters(), gradients_, state_);
+        return true;
+    }
+
+    /// Backpropagates from layer I down to layer 0; `buffer` is the delta buffer holding dL/d(output of I).
+    template <std::size_t I>
+    void backward_from(int buffer, std::size_t n) noexcept {
+        using L = typename Model::template Layer<I>;
+        float* dx = I == 0 ? nullptr : delta_[1 - buffer];
+        L::backward(model_.template layer_parameters<I>(), gradients_ + Model::template parameter_offset<I>(),
+                    workspace_.template boundary<I>(), workspace_.template boundary<I + 1>(), delta_[buffer], dx, n);
+        if constexpr (I > 0) backward_from<I - 1>(1 - buffer, n);
+    }
+
+    void evaluate_checked(const Dataset& data, std::size_t batch_size, Reduction reduction, Evaluation<classes>& out) noexcept {
+        Evaluation<classes> result;
+        result.rows = data.rows;
+        result.has_sample_weight = data.sample_weight != nullptr;
+        double loss_sum = 0.0;
+        double weighted_loss_sum = 0.0;
+
+        for (std::size_t start = 0; start < data.rows; start += batch_size) {
+            const std::size_t n = start + batch_size <= data.rows ? batch_size : data.rows - start;
+            for (std::size_t r = 0; r < n; ++r) indices_[r] = static_cast<std::uint32_t>(start + r);
+            gather(data, n);
+            workspace_.forward(model_, n);
+
+            const float* logits = workspace_.output();
+            for (std::size_t r = 0; r < n; ++r) {
+                const std::size_t i = start + r;
+                const std::int32_t label = classification ? data.labels[i] : 0;
+                const float* target = classification ? nullptr : data.targets + i * outputs;
+                const float* z = logits + r * Model::output_stride;
+                losses_[r] = loss_.template compute<outputs>(z, label, target, nullptr);
+                weights_[r] = data.sample_weight == nullptr ? 1.0f : data.sample_weight[i];
+                if constexpr (classification) {
+                    const std::int32_t predicted = Loss::template predicted_class<outputs>(z);
+                    result.confusion.add(label, predicted);
+                    result.weighted_confusion.add(label, predicted, weights_[r]);
+                }
+            }
+            const double rows_in_batch = static_cast<double>(n);
+            loss_sum += rows_in_batch * static_cast<double>(reduce(losses_, nullptr, n, reduction));
+            weighted_loss_sum += rows_in_batch * static_cast<double>(reduce(losses_, weights_, n, reduction));
+        }
+
+        result.loss = static_cast<float>(loss_sum / static_cast<double>(data.rows));
+        result.weighted_loss = static_cast<float>(weighted_loss_sum / static_cast<double>(data.rows));
+        out = result;
+    }
+
+    /// Runs the forward pass over `rows` rows in batches and calls on_row(row, logits) for each.
+    template <class OnRow>
+    void for_each_output(const float* features, std::size_t rows, OnRow&& on_row) noexcept {
+        Dataset d;
+        d.features = features;
+        d.rows = rows;
+        d.feature_count = Model::input_size;
+        for (std::size_t start = 0; start < rows; start += MaxBatch) {
+            const std::size_t n = start + MaxBatch <= rows ? MaxBatch : rows - start;
+            for (std::size_t r = 0; r < n; ++r) indices_[r] = static_cast<std::uint32_t>(start + r);
+            gather(d, n);
+            workspace_.forward(model_, n);
+            for (std::size_t r = 0; r < n; ++r) on_row(start + r, workspace_.output() + r * Model::output_stride);
+        }
+    }
+
+    template <class Callback>
+    static bool report(Callback& on_epoch_end, const EpochLog<classes>& log) noexcept {
+        if constexpr (std::is_same_v<decltype(on_epoch_end(log)), void>) {
+            on_epoch_end(log);
+            return true;
+        } else {
+            return static_cast<bool>(on_epoch_end(log));
+        }
+    }
+
+    Model& model_;
+    Loss loss_;
+    Optimizer optimizer_;
+    FitSummary summary_;
+    Workspace<Model, MaxBatch> workspace_;
+    alignas(detail::simd::alignment) float gradients_[Model::parameter_capacity] = {};
+    alignas(detail::simd::alignment) float delta_[2][MaxBatch * Model::max_stride] = {};
+    OptimizerState state_;
+    float losses_[MaxBatch] = {};
+    float weights_[MaxBatch] = {};
+    std::uint32_t indices_[MaxBatch] = {};
+};
+
+/// Bytes that a model and its trainer take together: parameters, gradients, optimizer state and
+/// the activations and gradients of one batch (everything but the stack).
+template <class Model, class Loss, class Optimizer, std::size_t MaxBatch>
+inline constexpr std::size_t training_memory_bytes = sizeof(Model) + sizeof(Trainer<Model, Loss, Optimizer, MaxBatch>);
+
+}  // namespace microfit
