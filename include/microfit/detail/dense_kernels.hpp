@@ -33,9 +33,15 @@ namespace dense_tiling {
 /// loaded operands.
 inline constexpr std::size_t accumulators = simd::registers * 3 / 4;
 
-/// Maximum rows of a forward or weight-gradient tile. Eight single-vector rows are enough to hide
-/// an FMA latency of 4 cycles at 2 FMAs per cycle.
-inline constexpr std::size_t max_rows = simd::registers >= 32 ? 12 : simd::registers >= 16 ? 8 : 4;
+/// Returns the maximum rows of a forward or weight-gradient tile. Eight single-vector rows are
+/// enough to hide an FMA latency of 4 cycles at 2 FMAs per cycle.
+constexpr std::size_t max_rows_for(std::size_t registers) noexcept {
+    if (registers >= 32) return 12;
+    if (registers >= 16) return 8;
+    return 4;
+}
+
+inline constexpr std::size_t max_rows = max_rows_for(simd::registers);
 
 /// Maximum output vectors per row of a full-height tile. Two vectors and six rows on 16 registers
 /// load 8 operands per 12 FMAs.
@@ -71,6 +77,28 @@ void dispatch_rows(std::size_t rows, F&& f) noexcept {
             dispatch_rows<Max - 1>(rows, f);
         }
     }
+}
+
+/// Splits `batch` rows into tiles of at most MaxRows rows and calls
+/// f(first_row, std::integral_constant<std::size_t, rows>) for each, in increasing row order.
+/// When the rows do not divide evenly, the last two tiles share their rows evenly, because each
+/// row of a tile is its own chain of dependent FMAs and a tile of one or two rows would leave the
+/// FMA units idle. For example, 7 rows in tiles of at most 6 run as 4 + 3, not 6 + 1.
+template <std::size_t MaxRows, class F>
+void for_each_row_tile(std::size_t batch, F&& f) noexcept {
+    const std::size_t rest = batch % MaxRows;
+    const std::size_t even_end = batch < MaxRows ? 0 : batch - rest - (rest == 0 ? 0 : MaxRows);
+    std::size_t r = 0;
+    for (; r < even_end; r += MaxRows) f(r, std::integral_constant<std::size_t, MaxRows>{});
+
+    std::size_t left = batch - r;  // 0, a whole batch below MaxRows, or MaxRows + rest
+    if (left > MaxRows) {
+        const std::size_t first = (left + 1) / 2;
+        dispatch_rows<MaxRows>(first, [&](auto rows) { f(r, rows); });
+        r += first;
+        left -= first;
+    }
+    dispatch_rows<MaxRows>(left, [&](auto rows) { f(r, rows); });
 }
 
 }  // namespace dense_tiling
@@ -133,7 +161,7 @@ inline void forward_rows(const float* w, const float* bias, const float* x, floa
 
 /// Weight-gradient tile: Rows inputs k by Vectors output vectors, at the block that x (column k),
 /// dy (column j) and dw (row k, column j) point to. dw[k][j] += sum_b x[b][k] dy[b][j], one FMA
-/// per batch row in increasing order.
+/// per batch row in increasing order. Requires batch >= 1.
 template <std::size_t Rows, std::size_t Vectors, std::size_t InStride, std::size_t OutStride>
 inline void weights(const float* x, const float* dy, float* dw, std::size_t batch) noexcept {
     constexpr std::size_t W = simd::width;
@@ -143,7 +171,9 @@ inline void weights(const float* x, const float* dy, float* dw, std::size_t batc
         for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = simd::load(dw + r * OutStride + v * W);
     }
 
-    for (std::size_t b = 0; b < batch; ++b) {
+    // A do-while loop, because with a loop that may run zero times GCC 12 keeps acc in memory.
+    std::size_t b = 0;
+    do {
         const float* xb = x + b * InStride;
         const float* dyb = dy + b * OutStride;
         Vec dyv[Vectors];
@@ -152,7 +182,7 @@ inline void weights(const float* x, const float* dy, float* dw, std::size_t batc
             const Vec xbk = simd::broadcast(xb[r]);
             for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = simd::fma(xbk, dyv[v], acc[r][v]);
         }
-    }
+    } while (++b < batch);
 
     for (std::size_t r = 0; r < Rows; ++r) {
         for (std::size_t v = 0; v < Vectors; ++v) simd::store(dw + r * OutStride + v * W, acc[r][v]);
@@ -179,15 +209,17 @@ inline void weights_rows(const float* x, const float* dy, float* dw, std::size_t
 }
 
 /// Bias-gradient tile: db[j] += sum_b dy[b][j] over Vectors vectors, summed over b in order.
+/// Requires batch >= 1.
 template <std::size_t Vectors, std::size_t OutStride>
 inline void bias(const float* dy, float* db, std::size_t batch) noexcept {
     constexpr std::size_t W = simd::width;
 
     Vec acc[Vectors];
     for (std::size_t v = 0; v < Vectors; ++v) acc[v] = simd::load(db + v * W);
-    for (std::size_t b = 0; b < batch; ++b) {
+    std::size_t b = 0;
+    do {
         for (std::size_t v = 0; v < Vectors; ++v) acc[v] += simd::load(dy + b * OutStride + v * W);
-    }
+    } while (++b < batch);
     for (std::size_t v = 0; v < Vectors; ++v) simd::store(db + v * W, acc[v]);
 }
 
@@ -227,14 +259,8 @@ inline void input(const float* w, const float* dy, float* dx) noexcept {
 /// Input-gradient tiles for all batch rows and one block of Groups groups of inputs.
 template <std::size_t Groups, std::size_t Valid, std::size_t InStride, std::size_t OutStride>
 inline void input_block(const float* w, const float* dy, float* dx, std::size_t batch) noexcept {
-    constexpr std::size_t rows = dense_tiling::input_rows;
-
-    std::size_t r = 0;
-    for (; r + rows <= batch; r += rows) {
-        input<rows, Groups, Valid, InStride, OutStride>(w, dy + r * OutStride, dx + r * InStride);
-    }
-    dense_tiling::dispatch_rows<rows - 1>(batch - r, [&](auto remaining) {
-        input<decltype(remaining)::value, Groups, Valid, InStride, OutStride>(w, dy + r * OutStride, dx + r * InStride);
+    dense_tiling::for_each_row_tile<dense_tiling::input_rows>(batch, [&](std::size_t r, auto rows) {
+        input<decltype(rows)::value, Groups, Valid, InStride, OutStride>(w, dy + r * OutStride, dx + r * InStride);
     });
 }
 
@@ -243,18 +269,13 @@ inline void input_block(const float* w, const float* dy, float* dx, std::size_t 
 /// y[b][j] = bias[j] + sum_k x[b][k] * w[k][j]
 template <std::size_t In, std::size_t InStride, std::size_t OutStride>
 void dense_forward(const float* w, const float* bias, const float* x, float* y, std::size_t batch) noexcept {
-    constexpr std::size_t rows = dense_tiling::tile_rows(OutStride / simd::width);
+    constexpr std::size_t max_rows = dense_tiling::tile_rows(OutStride / simd::width);
 
-    // A block of rows stays in L1 while the weights stream through it.
-    std::size_t r = 0;
-    for (; r + rows <= batch; r += rows) {
-        dense_tiles::forward_rows<rows, In, InStride, OutStride>(w, bias, x + r * InStride, y + r * OutStride);
-    }
-
-    // The remaining rows use shorter, wider tiles; a batch of one is the matrix-vector product.
-    dense_tiling::dispatch_rows<rows - 1>(batch - r, [&](auto remaining) {
-        dense_tiles::forward_rows<decltype(remaining)::value, In, InStride, OutStride>(w, bias, x + r * InStride,
-                                                                                     y + r * OutStride);
+    // A block of rows stays in L1 while the weights stream through it. Shorter blocks use wider
+    // tiles, and a batch of one is the matrix-vector product.
+    dense_tiling::for_each_row_tile<max_rows>(batch, [&](std::size_t r, auto rows) {
+        dense_tiles::forward_rows<decltype(rows)::value, In, InStride, OutStride>(w, bias, x + r * InStride,
+                                                                                y + r * OutStride);
     });
 }
 
@@ -291,6 +312,7 @@ void dense_backward_weights(const float* x, const float* dy, float* dw, float* d
     constexpr std::size_t rows = dense_tiling::tile_rows(OutStride / W);
     constexpr std::size_t full_blocks = In / rows;
     constexpr std::size_t rest_rows = In % rows;
+    if (batch == 0) return;
 
     for (std::size_t block = 0; block < full_blocks; ++block) {
         const std::size_t k = block * rows;

@@ -52,9 +52,22 @@ inline IntVec broadcast_int(std::int32_t x) noexcept { return IntVec(x); }
 
 /// Returns a * b + c, fused where the instruction set has FMA (AVX2+FMA, AVX-512, AArch64 and
 /// armv7 with VFPv4); elsewhere xsimd computes it as a product and a sum.
+#if defined(__AVX512F__)
+// xsimd 8.1.0 has no AVX-512 FMA kernel and computes x * y + z, which the compiler then fuses in
+// some places and not in others, so one FMA per term would not hold. Newer xsimd calls the same
+// instruction as this.
+inline Vec fma(Vec a, Vec b, Vec c) noexcept { return _mm512_fmadd_ps(a, b, c); }
+#else
 inline Vec fma(Vec a, Vec b, Vec c) noexcept { return xsimd::fma(a, b, c); }
+#endif
 inline Vec max(Vec a, Vec b) noexcept { return xsimd::max(a, b); }
 inline Vec min(Vec a, Vec b) noexcept { return xsimd::min(a, b); }
+
+/// Clamps each lane of v to [low, high], and NaN lanes stay NaN. That relies on xsimd's max(a, b)
+/// and min(a, b) returning b when b is NaN. On x86 they are MAXPS and MINPS with b as the second
+/// operand (xsimd 8.1.0 for SSE2, AVX and AVX-512, and upstream xsimd for SSE2), and NEON's VMAX
+/// and VMIN return NaN for any NaN operand. tests/exp_test.cpp checks it on every build.
+inline Vec clamp(Vec v, Vec low, Vec high) noexcept { return xsimd::min(high, xsimd::max(low, v)); }
 inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return xsimd::select(m, if_true, if_false); }
 
 inline float reduce_add(Vec v) noexcept {
@@ -65,9 +78,54 @@ inline float reduce_add(Vec v) noexcept {
 #endif
 }
 
+#if defined(__AVX512F__)
+/// Returns the vector whose lane i is the sum of the lanes of rows[i], for the 16 vectors starting
+/// at rows, in 15 shuffle-and-add steps of 3 instructions each.
+// xsimd 8.1.0's haddp for AVX-512 returns lanes 2-5 and 10-13 in the wrong order (tests/
+// dense_kernels_test catches it), so the AVX-512 reduction is written out here for every version.
+inline Vec reduce_add_each(const Vec* rows) noexcept {
+    // Halving step for the 128-bit blocks: it adds blocks (0, 2) and (1, 3) of a and of b. The low
+    // 256 bits then hold 8 partial sums of a and the high 256 bits 8 partial sums of b.
+    const auto fold_halves = [](__m512 a, __m512 b) {
+        return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+    };
+
+    // Halving step across blocks: block k of the result holds 4 partial sums of one input row.
+    const auto fold_blocks = [](__m512 a, __m512 b) {
+        return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    };
+
+    // Halving step inside each 128-bit block: lanes (0, 1) and (2, 3) of a and b are added.
+    const auto fold_pairs = [](__m512 a, __m512 b) {
+        return _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+    };
+
+    // Block k of q<m> holds 4 partial sums of row 4k + m, and the last two steps interleave q0 to q3
+    // so that lane 4k + m of the result is the sum of row 4k + m.
+    const __m512 r0 = fold_halves(rows[0], rows[4]);
+    const __m512 r1 = fold_halves(rows[8], rows[12]);
+    const __m512 r2 = fold_halves(rows[1], rows[5]);
+    const __m512 r3 = fold_halves(rows[9], rows[13]);
+    const __m512 r4 = fold_halves(rows[2], rows[6]);
+    const __m512 r5 = fold_halves(rows[10], rows[14]);
+    const __m512 r6 = fold_halves(rows[3], rows[7]);
+    const __m512 r7 = fold_halves(rows[11], rows[15]);
+
+    const __m512 q0 = fold_blocks(r0, r1);
+    const __m512 q1 = fold_blocks(r2, r3);
+    const __m512 q2 = fold_blocks(r4, r5);
+    const __m512 q3 = fold_blocks(r6, r7);
+
+    return fold_pairs(fold_pairs(q0, q1), fold_pairs(q2, q3));
+}
+#else
 /// Returns the vector whose lane i is the sum of the lanes of rows[i], for the `width` vectors
 /// starting at rows. Reducing `width` vectors together costs about as much as reducing one.
 inline Vec reduce_add_each(const Vec* rows) noexcept { return xsimd::haddp(rows); }
+#endif
 
 inline float reduce_max(Vec v) noexcept {
 #if XSIMD_VERSION_MAJOR >= 10
@@ -182,6 +240,8 @@ inline Vec fma(Vec a, Vec b, Vec c) noexcept {
 }
 inline Vec max(Vec a, Vec b) noexcept { return {a.value > b.value ? a.value : b.value}; }
 inline Vec min(Vec a, Vec b) noexcept { return {a.value < b.value ? a.value : b.value}; }
+/// Clamps v to [low, high]; NaN stays NaN, because max and min return b when b is NaN.
+inline Vec clamp(Vec v, Vec low, Vec high) noexcept { return min(high, max(low, v)); }
 inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return m.value ? if_true : if_false; }
 inline float reduce_add(Vec v) noexcept { return v.value; }
 inline Vec reduce_add_each(const Vec* rows) noexcept { return rows[0]; }
@@ -200,7 +260,12 @@ inline Vec from_bits(IntVec v) noexcept {
 }
 
 inline Vec round_to_nearest(Vec v) noexcept { return {std::nearbyint(v.value)}; }
-inline IntVec to_int(Vec v) noexcept { return {static_cast<std::int32_t>(v.value)}; }
+/// Truncates toward zero. NaN and values outside the int32 range give INT32_MIN, as x86's
+/// CVTTPS2DQ does, because a cast of those values is undefined behaviour.
+inline IntVec to_int(Vec v) noexcept {
+    const bool in_range = v.value >= -2147483648.0f && v.value < 2147483648.0f;
+    return {in_range ? static_cast<std::int32_t>(v.value) : INT32_MIN};
+}
 inline Vec exp(Vec v) noexcept { return {std::exp(v.value)}; }
 inline Vec log(Vec v) noexcept { return {std::log(v.value)}; }
 inline Vec tanh(Vec v) noexcept { return {std::tanh(v.value)}; }
