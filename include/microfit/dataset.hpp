@@ -60,27 +60,62 @@ struct ClassWeights {
 
 namespace detail {
 
+/// Largest number of rows in a data set: training and the samplers index rows with 32 bits.
+inline constexpr std::uint64_t max_dataset_rows = 0xffffffffu;
+
 inline Status with_role(Status s, DataRole role) noexcept {
     s.role = role;
     return s;
+}
+
+/// Checks the row count, the feature pointer and the feature count of a data set.
+inline Status validate_feature_shape(const float* features, std::size_t rows, std::size_t feature_count,
+                                     std::size_t input_size) noexcept {
+    if (rows == 0) return Status(StatusCode::empty_dataset);
+    if (static_cast<std::uint64_t>(rows) > max_dataset_rows) {
+        Status s(StatusCode::invalid_option);
+        s.option = "rows";
+        s.value = static_cast<double>(rows);
+        s.expected = "at most 4294967295, because row indices are 32-bit";
+        return s;
+    }
+    if (features == nullptr) {
+        Status s(StatusCode::missing_data);
+        s.option = "features";
+        return s;
+    }
+    if (feature_count != input_size) {
+        Status s(StatusCode::wrong_feature_count);
+        s.value = static_cast<double>(feature_count);
+        s.limit = static_cast<double>(input_size);
+        return s;
+    }
+    return Status{};
+}
+
+/// Checks feature rows alone, for prediction: their shape, then that every value is finite.
+inline Status validate_features(const float* features, std::size_t rows, std::size_t feature_count,
+                                std::size_t input_size) noexcept {
+    const Status shape = validate_feature_shape(features, rows, feature_count, input_size);
+    if (!shape.ok()) return shape;
+    for (std::size_t i = 0; i < rows * feature_count; ++i) {
+        if (!std::isfinite(features[i])) {
+            Status s(StatusCode::non_finite_feature);
+            s.index = i / feature_count;
+            s.column = i % feature_count;
+            s.value = features[i];
+            return s;
+        }
+    }
+    return Status{};
 }
 
 /// Checks every field of a data set once, before training touches the model. `classes` is 0 for
 /// regression. Returns the first problem found, scanning rows in order.
 inline Status validate_dataset(const Dataset& d, std::size_t input_size, std::size_t output_size, std::size_t classes,
                                bool needs_labels, DataRole role) noexcept {
-    if (d.rows == 0) return with_role(Status(StatusCode::empty_dataset), role);
-    if (d.features == nullptr) {
-        Status s(StatusCode::missing_data);
-        s.option = "features";
-        return with_role(s, role);
-    }
-    if (d.feature_count != input_size) {
-        Status s(StatusCode::wrong_feature_count);
-        s.value = static_cast<double>(d.feature_count);
-        s.limit = static_cast<double>(input_size);
-        return with_role(s, role);
-    }
+    const Status shape = validate_feature_shape(d.features, d.rows, d.feature_count, input_size);
+    if (!shape.ok()) return with_role(shape, role);
     if (needs_labels && d.labels == nullptr) {
         Status s(StatusCode::missing_data);
         s.option = "labels";
@@ -147,6 +182,11 @@ inline Status validate_dataset(const Dataset& d, std::size_t input_size, std::si
 
 /// Checks that class weights, when given, have one finite, non-negative value per class.
 inline Status validate_class_weights(const ClassWeights& weights, std::size_t classes) noexcept {
+    if (weights.values == nullptr && weights.count != 0) {
+        Status s(StatusCode::missing_data);
+        s.option = "class_weight.values";
+        return s;
+    }
     if (weights.empty()) return Status{};
     if (weights.count != classes) {
         Status s(StatusCode::wrong_class_weight_count);

@@ -19,10 +19,25 @@ class BalancedSampler {
 
 public:
     /// Counts the classes of `labels[0..rows)` and seeds the generator. Returns empty_dataset,
-    /// label_out_of_range or empty_class (a class with no samples cannot be oversampled); the
-    /// sampler is unchanged on error.
+    /// missing_data (null labels), invalid_option (more than 2^32 - 1 rows), label_out_of_range or
+    /// empty_class, because a class with no samples cannot be oversampled. The sampler is unchanged
+    /// on error.
     Status reset(const std::int32_t* labels, std::size_t rows, std::uint64_t seed) noexcept {
         if (rows == 0) return Status(StatusCode::empty_dataset);
+        if (labels == nullptr) {
+            Status s(StatusCode::missing_data);
+            s.option = "labels";
+            return s;
+        }
+        // A named bound: a literal one makes GCC warn (-Wtype-limits) where size_t has 32 bits.
+        constexpr std::uint64_t max_rows = 0xffffffffu;
+        if (static_cast<std::uint64_t>(rows) > max_rows) {
+            Status s(StatusCode::invalid_option);
+            s.option = "rows";
+            s.value = static_cast<double>(rows);
+            s.expected = "at most 4294967295, because row indices are 32-bit";
+            return s;
+        }
         std::uint32_t counts[Classes] = {};
         for (std::size_t r = 0; r < rows; ++r) {
             const std::int32_t label = labels[r];

@@ -39,6 +39,9 @@ enum class StatusCode : std::uint8_t {
     size_mismatch,             ///< The payload size in the header disagrees with the model or the buffer.
     checksum_mismatch,         ///< The CRC-32 of the parameter record is wrong (corrupt or half-written).
     missing_optimizer_state,   ///< Optimizer state was requested but the record has none.
+    unsupported_flags,         ///< The parameter record has flag bits or an optimizer id this build does not define.
+    optimizer_mismatch,        ///< The parameter record holds the state of another optimizer than the trainer's.
+    non_finite_parameter,      ///< A parameter or optimizer state value to save or load is NaN or infinite.
 };
 
 /// Short, stable identifier of a status code, such as "label_out_of_range".
@@ -68,6 +71,9 @@ constexpr const char* status_name(StatusCode code) noexcept {
         case StatusCode::size_mismatch: return "size_mismatch";
         case StatusCode::checksum_mismatch: return "checksum_mismatch";
         case StatusCode::missing_optimizer_state: return "missing_optimizer_state";
+        case StatusCode::unsupported_flags: return "unsupported_flags";
+        case StatusCode::optimizer_mismatch: return "optimizer_mismatch";
+        case StatusCode::non_finite_parameter: return "non_finite_parameter";
     }
     return "unknown";
 }
@@ -87,7 +93,10 @@ public:
     std::size_t column = 0;  ///< Column of a feature or target.
     double value = 0;        ///< The offending value (a label, a weight, a size).
     double limit = 0;        ///< The bound it broke (number of classes, capacity, expected size).
-    const char* option = nullptr;  ///< Name of the option, for invalid_option and invalid_batch_size.
+    /// Name of the option, for invalid_option and invalid_batch_size. A name ending in "[]" is an
+    /// array, and `index` is then the element that failed.
+    const char* option = nullptr;
+    const char* expected = nullptr;  ///< The valid range of an option as text, such as "in [0, 1)".
 
     constexpr Status() noexcept = default;
     constexpr explicit Status(StatusCode c) noexcept : code(c) {}
@@ -126,6 +135,12 @@ public:
         while (n > 0) put(digits[--n]);
     }
 
+    /// Writes "0x" and `digits` upper-case hexadecimal digits of v.
+    void hexadecimal(std::uint32_t v, int digits) noexcept {
+        text("0x");
+        for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) put("0123456789ABCDEF"[(v >> shift) & 0xfu]);
+    }
+
     void integer(double v) noexcept {
         if (v < 0) {
             put('-');
@@ -134,7 +149,11 @@ public:
         unsigned_integer(static_cast<std::uint64_t>(v));
     }
 
-    /// Writes a float with up to 7 significant digits, in fixed or exponent notation.
+    /// Writes a float with up to 7 significant digits, in fixed or exponent notation, as printf's
+    /// "%.7g" does but without a "+" or leading zeros in the exponent.
+    // NOTE: a double whose 8th and later digits are within one double rounding of a tie (such as
+    // 999999.95, stored as 999999.94999999995) can round up where printf rounds down. Every float
+    // value (what statuses carry) formats as "%.7g" does.
     void real(double v) noexcept {
         if (std::isnan(v)) return text("nan");
         if (v < 0) {
@@ -144,7 +163,9 @@ public:
         if (std::isinf(v)) return text("inf");
         if (v == 0) return put('0');
         int exponent = static_cast<int>(std::floor(std::log10(v)));
-        auto mantissa = static_cast<std::uint64_t>(std::llround(v / std::pow(10.0, exponent - 6)));
+        std::uint64_t mantissa = seven_digits(v, exponent);
+        // log10 can land on the wrong side of a power of 10: fix the exponent and rescale.
+        if (mantissa < 1000000u) mantissa = seven_digits(v, --exponent);
         if (mantissa >= 10000000u) {  // rounding carried into an eighth digit
             mantissa /= 10;
             ++exponent;
@@ -179,9 +200,38 @@ public:
         integer(exponent);
     }
 
+    /// Writes an option name, with the element index in place of a trailing "[]".
+    void option_name(const char* name, std::size_t element) noexcept {
+        std::size_t n = 0;
+        while (name != nullptr && name[n] != '\0') ++n;
+        const bool is_array = n >= 2 && name[n - 2] == '[' && name[n - 1] == ']';
+        for (std::size_t i = 0; i < (is_array ? n - 1 : n); ++i) put(name[i]);
+        if (is_array) {
+            unsigned_integer(element);
+            put(']');
+        }
+    }
+
     std::size_t length() const noexcept { return length_; }
 
 private:
+    /// Returns v / 10^(exponent - 6) rounded to an integer, ties to even as printf rounds. The
+    /// scale is applied by multiplying with an exact power of 10 where one exists, and in two steps
+    /// where 10^(6 - exponent) alone would overflow (subnormal doubles).
+    static std::uint64_t seven_digits(double v, int exponent) noexcept {
+        const int shift = 6 - exponent;
+        double scaled = v;
+        if (shift > 300) {
+            scaled *= 1e22;
+            scaled *= std::pow(10.0, shift - 22);
+        } else if (shift > 0) {
+            scaled *= std::pow(10.0, shift);
+        } else if (shift < 0) {
+            scaled /= std::pow(10.0, -shift);
+        }
+        return static_cast<std::uint64_t>(std::nearbyint(scaled));
+    }
+
     void put(char c) noexcept {
         if (length_ + 1 < size_) {
             buffer_[length_] = c;
@@ -194,6 +244,17 @@ private:
     std::size_t size_;
     std::size_t length_ = 0;
 };
+
+/// Name of an optimizer by its id in parameter records (see storage.hpp).
+inline const char* optimizer_name(int id) noexcept {
+    switch (id) {
+        case 0: return "none";
+        case 1: return "SGD";
+        case 2: return "Adam";
+        default: break;
+    }
+    return "unknown";
+}
 
 inline const char* role_prefix(DataRole role) noexcept {
     switch (role) {
@@ -288,14 +349,24 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
         case StatusCode::empty_class:
             out.text("class ");
             out.unsigned_integer(index);
-            out.text(" has no samples (or zero total weight), so its balanced weight would be infinite");
+            out.text(" has no samples (or zero total weight), so it cannot be balanced");
             break;
         case StatusCode::invalid_option:
             out.text("option ");
-            out.text(option);
+            out.option_name(option, index);
             out.text(" is ");
-            out.real(value);
-            out.text(", which is outside its valid range");
+            // Counts such as a number of rows are printed in full, other values with 7 digits.
+            if (value == std::floor(value) && std::fabs(value) < 1e15) {
+                out.integer(value);
+            } else {
+                out.real(value);
+            }
+            if (expected != nullptr) {
+                out.text(", but it must be ");
+                out.text(expected);
+            } else {
+                out.text(", which is outside its valid range");
+            }
             break;
         case StatusCode::output_too_small:
             out.text("output buffer holds ");
@@ -320,13 +391,16 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             out.integer(limit);
             break;
         case StatusCode::byte_order_mismatch:
-            out.text("parameter record was written with the other byte order");
+            out.text("parameter record has byte order mark ");
+            out.hexadecimal(static_cast<std::uint32_t>(value), 4);
+            out.text(" but records are little-endian with mark ");
+            out.hexadecimal(static_cast<std::uint32_t>(limit), 4);
             break;
         case StatusCode::shape_mismatch:
             out.text("parameter record has shape signature ");
-            out.unsigned_integer(static_cast<std::uint64_t>(value));
+            out.hexadecimal(static_cast<std::uint32_t>(value), 8);
             out.text(" but the model has ");
-            out.unsigned_integer(static_cast<std::uint64_t>(limit));
+            out.hexadecimal(static_cast<std::uint32_t>(limit), 8);
             break;
         case StatusCode::size_mismatch:
             out.text("parameter record payload is ");
@@ -340,6 +414,28 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             break;
         case StatusCode::missing_optimizer_state:
             out.text("parameter record has no optimizer state to restore");
+            break;
+        case StatusCode::unsupported_flags:
+            out.text("parameter record has flags ");
+            out.hexadecimal(static_cast<std::uint32_t>(value), 4);
+            out.text(" and optimizer id ");
+            out.integer(limit);
+            out.text(", which format version ");
+            out.unsigned_integer(index);
+            out.text(" does not define");
+            break;
+        case StatusCode::optimizer_mismatch:
+            out.text("parameter record holds the state of optimizer ");
+            out.text(detail::optimizer_name(static_cast<int>(value)));
+            out.text(" but the trainer uses ");
+            out.text(detail::optimizer_name(static_cast<int>(limit)));
+            break;
+        case StatusCode::non_finite_parameter:
+            out.text("value ");
+            out.unsigned_integer(index);
+            out.text(" of the parameter record is ");
+            out.real(value);
+            out.text(", but parameters and optimizer state must be finite");
             break;
     }
 #endif
