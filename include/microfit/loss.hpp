@@ -105,6 +105,7 @@ struct SparseCategoricalCrossentropy {
         return Outputs;
     }
 
+    /// Returns ok: this loss has no hyperparameters.
     Status validate() const noexcept { return Status{}; }
 
     template <std::size_t Outputs>
@@ -143,6 +144,7 @@ struct BinaryCrossentropy {
         return 2;
     }
 
+    /// Returns ok: this loss has no hyperparameters.
     Status validate() const noexcept { return Status{}; }
 
     template <std::size_t Outputs>
@@ -172,6 +174,7 @@ struct MeanSquaredError {
         return 0;
     }
 
+    /// Returns ok: this loss has no hyperparameters.
     Status validate() const noexcept { return Status{}; }
 
     template <std::size_t Outputs>
@@ -197,6 +200,7 @@ struct MeanAbsoluteError {
         return 0;
     }
 
+    /// Returns ok: this loss has no hyperparameters.
     Status validate() const noexcept { return Status{}; }
 
     template <std::size_t Outputs>
@@ -233,9 +237,11 @@ struct BinaryFocalLoss {
         return 2;
     }
 
+    /// Returns invalid_option for gamma that is negative, NaN or infinite, or, with use_alpha, alpha
+    /// outside [0, 1].
     Status validate() const noexcept {
-        if (!(gamma >= 0.0f) || std::isinf(gamma)) return invalid("BinaryFocalLoss.gamma", gamma);
-        if (use_alpha && !(alpha >= 0.0f && alpha <= 1.0f)) return invalid("BinaryFocalLoss.alpha", alpha);
+        if (!(gamma >= 0.0f) || std::isinf(gamma)) return invalid("BinaryFocalLoss.gamma", gamma, "finite and at least 0");
+        if (use_alpha && !(alpha >= 0.0f && alpha <= 1.0f)) return invalid("BinaryFocalLoss.alpha", alpha, "in [0, 1]");
         return Status{};
     }
 
@@ -264,10 +270,11 @@ struct BinaryFocalLoss {
     }
 
 private:
-    static Status invalid(const char* option, float value) noexcept {
+    static Status invalid(const char* option, float value, const char* expected) noexcept {
         Status s(StatusCode::invalid_option);
         s.option = option;
         s.value = value;
+        s.expected = expected;
         return s;
     }
 };
@@ -290,10 +297,12 @@ struct CategoricalFocalLoss {
         return Classes;
     }
 
+    /// Returns invalid_option for gamma that is negative, NaN or infinite, or, with use_alpha, for
+    /// an alpha[c] that is negative, NaN or infinite (the status's index is then c).
     Status validate() const noexcept {
         if (!(gamma >= 0.0f) || std::isinf(gamma)) return invalid("CategoricalFocalLoss.gamma", gamma, 0);
         for (std::size_t c = 0; use_alpha && c < Classes; ++c) {
-            if (!(alpha[c] >= 0.0f) || std::isinf(alpha[c])) return invalid("CategoricalFocalLoss.alpha", alpha[c], c);
+            if (!(alpha[c] >= 0.0f) || std::isinf(alpha[c])) return invalid("CategoricalFocalLoss.alpha[]", alpha[c], c);
         }
         return Status{};
     }
@@ -334,6 +343,7 @@ private:
         s.option = option;
         s.value = value;
         s.index = index;
+        s.expected = "finite and at least 0";
         return s;
     }
 };

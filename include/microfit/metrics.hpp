@@ -19,6 +19,8 @@ struct ConfusionMatrix {
     /// counts[true class][predicted class], summed sample weights (1 each when unweighted).
     float counts[Classes][Classes] = {};
 
+    /// Adds `weight` to counts[true_class][predicted_class]. Both classes must be in [0, Classes),
+    /// which is not checked (the trainer validates labels before it adds them).
     void add(std::int32_t true_class, std::int32_t predicted_class, float weight = 1.0f) noexcept {
         counts[true_class][predicted_class] += weight;
     }

@@ -3,6 +3,7 @@
 
 #include "microfit/config.hpp"
 #include "microfit/dataset.hpp"
+#include "microfit/early_stopping.hpp"
 #include "microfit/layers.hpp"
 #include "microfit/loss.hpp"
 #include "microfit/metrics.hpp"
@@ -11,5 +12,6 @@
 #include "microfit/sampler.hpp"
 #include "microfit/sequential.hpp"
 #include "microfit/status.hpp"
+#include "microfit/storage.hpp"
 #include "microfit/trainer.hpp"
 #include "microfit/weighting.hpp"

@@ -17,10 +17,11 @@ namespace microfit {
 
 namespace detail {
 
-inline Status invalid_option(const char* option, double value) noexcept {
+inline Status invalid_option(const char* option, double value, const char* expected) noexcept {
     Status s(StatusCode::invalid_option);
     s.option = option;
     s.value = value;
+    s.expected = expected;
     return s;
 }
 
@@ -44,9 +45,13 @@ struct Sgd {
         std::uint32_t steps = 0;
     };
 
+    /// Returns invalid_option for a learning rate that is negative, NaN or infinite, or a momentum
+    /// outside [0, 1).
     Status validate() const noexcept {
-        if (!detail::is_finite_non_negative(learning_rate)) return detail::invalid_option("Sgd.learning_rate", learning_rate);
-        if (!(momentum >= 0.0f && momentum < 1.0f)) return detail::invalid_option("Sgd.momentum", momentum);
+        if (!detail::is_finite_non_negative(learning_rate)) {
+            return detail::invalid_option("Sgd.learning_rate", learning_rate, "finite and at least 0");
+        }
+        if (!(momentum >= 0.0f && momentum < 1.0f)) return detail::invalid_option("Sgd.momentum", momentum, "in [0, 1)");
         return Status{};
     }
 
@@ -96,11 +101,21 @@ struct Adam {
         std::uint32_t steps = 0;
     };
 
+    /// Returns invalid_option for a learning rate that is negative, NaN or infinite, beta1 or beta2
+    /// outside [0, 1), epsilon that is not finite and above 0, or an epsilon_form out of the enum.
     Status validate() const noexcept {
-        if (!detail::is_finite_non_negative(learning_rate)) return detail::invalid_option("Adam.learning_rate", learning_rate);
-        if (!(beta1 >= 0.0f && beta1 < 1.0f)) return detail::invalid_option("Adam.beta1", beta1);
-        if (!(beta2 >= 0.0f && beta2 < 1.0f)) return detail::invalid_option("Adam.beta2", beta2);
-        if (!(epsilon > 0.0f) || std::isinf(epsilon)) return detail::invalid_option("Adam.epsilon", epsilon);
+        if (!detail::is_finite_non_negative(learning_rate)) {
+            return detail::invalid_option("Adam.learning_rate", learning_rate, "finite and at least 0");
+        }
+        if (!(beta1 >= 0.0f && beta1 < 1.0f)) return detail::invalid_option("Adam.beta1", beta1, "in [0, 1)");
+        if (!(beta2 >= 0.0f && beta2 < 1.0f)) return detail::invalid_option("Adam.beta2", beta2, "in [0, 1)");
+        if (!(epsilon > 0.0f) || std::isinf(epsilon)) {
+            return detail::invalid_option("Adam.epsilon", epsilon, "finite and above 0");
+        }
+        if (epsilon_form != AdamEpsilon::pytorch && epsilon_form != AdamEpsilon::keras) {
+            return detail::invalid_option("Adam.epsilon_form", static_cast<double>(epsilon_form),
+                                          "AdamEpsilon::pytorch (0) or AdamEpsilon::keras (1)");
+        }
         return Status{};
     }
 

@@ -164,6 +164,9 @@ public:
         initialize_layers(random, std::make_index_sequence<layer_count>{});
     }
 
+    /// All parameters, `parameter_capacity` floats aligned to simd::alignment, each layer's block at
+    /// `parameter_offset<I>()`. The SIMD padding lanes are 0 after construction, and initialize,
+    /// load_parameters and training keep them 0; set values through weight<I>() and bias<I>().
     float* parameters() noexcept { return parameters_; }
     const float* parameters() const noexcept { return parameters_; }
 
@@ -178,12 +181,15 @@ public:
         return parameters_ + parameter_offset<I>();
     }
 
-    /// Weight of Dense layer I at [input k][output j].
+    /// Weight of Dense layer I from input k to output j, with k in [0, Layer<I>::input_size) and j in
+    /// [0, Layer<I>::output_size). The indices are not checked: an index past the layer's size
+    /// reaches padding or the next layer's parameters.
     template <std::size_t I>
     float& weight(std::size_t k, std::size_t j) noexcept {
         static_assert(Layer<I>::kind == detail::LayerKind::dense, "weight<I>() needs layer I to be Dense.");
         return layer_parameters<I>()[k * Layer<I>::output_stride + j];
     }
+    /// Bias of Dense layer I for output j, with j in [0, Layer<I>::output_size), not checked.
     template <std::size_t I>
     float& bias(std::size_t j) noexcept {
         static_assert(Layer<I>::kind == detail::LayerKind::dense, "bias<I>() needs layer I to be Dense.");
@@ -237,10 +243,15 @@ public:
         return activations_ + offset<K>();
     }
 
+    /// Input rows, [MaxBatch][Model::input_stride]: row r starts at r * input_stride. Dense layers
+    /// never read the padding lanes past input_size.
     float* input() noexcept { return boundary<0>(); }
+    /// Outputs of the last forward pass, [MaxBatch][Model::output_stride]: row r, output j is at
+    /// r * output_stride + j. These are the logits, or probabilities after a final Softmax.
     const float* output() const noexcept { return boundary<Model::layer_count>(); }
 
-    /// Runs the forward pass of `batch` rows already copied into `input()`.
+    /// Runs the forward pass of `batch` rows already copied into `input()`, with batch in
+    /// [0, MaxBatch]; a larger batch would write past the buffers, which is not checked.
     void forward(const Model& model, std::size_t batch) noexcept {
         forward_from<0>(model, batch);
     }

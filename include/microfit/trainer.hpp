@@ -41,7 +41,7 @@ enum class Sampling : std::uint8_t {
 };
 
 struct FitOptions {
-    std::size_t epochs = 1;
+    std::size_t epochs = 1;       ///< Passes over the data; 0 trains nothing and returns ok.
     std::size_t batch_size = 32;  ///< In [1, MaxBatch].
     Sampling sampling = Sampling::shuffled;
     std::uint64_t seed = 0;       ///< Seeds the sample order; the same seed gives bit-identical parameters.
@@ -114,6 +114,17 @@ inline bool all_finite(const float* values, std::size_t n) noexcept {
     return simd::reduce_add(acc) == 0.0f;
 }
 
+inline Status validate_reduction(Reduction reduction) noexcept {
+    if (reduction == Reduction::sum_over_batch_size || reduction == Reduction::weighted_mean || reduction == Reduction::sum) {
+        return Status{};
+    }
+    Status s(StatusCode::invalid_option);
+    s.option = "reduction";
+    s.value = static_cast<double>(reduction);
+    s.expected = "Reduction::sum_over_batch_size (0), weighted_mean (1) or sum (2)";
+    return s;
+}
+
 inline Status invalid_batch_size(const char* option, std::size_t value, std::size_t capacity) noexcept {
     Status s(StatusCode::invalid_batch_size);
     s.option = option;
@@ -138,10 +149,13 @@ public:
     static constexpr std::size_t max_batch = MaxBatch;
     using OptimizerState = typename Optimizer::template State<Model::parameter_capacity>;
 
+    /// Trains and runs `model`, which must outlive the trainer. `loss` and `optimizer` hold their
+    /// hyperparameters, which fit() validates.
     explicit Trainer(Model& model, Loss loss = Loss{}, Optimizer optimizer = Optimizer{}) noexcept
         : model_(model), loss_(loss), optimizer_(optimizer) {}
 
     Model& model() noexcept { return model_; }
+    const Model& model() const noexcept { return model_; }
     const Optimizer& optimizer() const noexcept { return optimizer_; }
     Optimizer& optimizer() noexcept { return optimizer_; }
     const Loss& loss() const noexcept { return loss_; }
@@ -153,6 +167,17 @@ public:
     /// error the model, the optimizer state and the caller's data are untouched and the status names
     /// the problem. `validation` may be null. `on_epoch_end(const EpochLog<classes>&)` runs after
     /// every epoch; it may return bool, and false stops training.
+    ///
+    /// Returns the first problem found. The options come first: invalid_batch_size (batch_size
+    /// outside [1, MaxBatch]), invalid_option (sampling or reduction out of the enum, or an optimizer
+    /// or loss hyperparameter out of range), and missing_data, wrong_class_weight_count or
+    /// invalid_class_weight for options.class_weight, which a regression loss must leave empty.
+    /// Then `train` and `validation` are checked, with the role set: empty_dataset, invalid_option
+    /// (more than 2^32 - 1 rows), missing_data, wrong_feature_count, wrong_target_count,
+    /// label_out_of_range, non_finite_feature, non_finite_target, non_finite_weight or
+    /// negative_weight. Balanced oversampling returns empty_class for a class without samples.
+    /// Steps whose loss or gradient is not finite are skipped and counted in the EpochLog and
+    /// summary(), not reported as a status.
     template <class Callback = detail::ContinueTraining>
     Status fit(const Dataset& train, const FitOptions& options, const Dataset* validation = nullptr,
                Callback&& on_epoch_end = Callback{}) noexcept {
@@ -228,18 +253,26 @@ public:
     }
 
     /// Computes the loss and metrics of the model on `data` in batches of `batch_size` rows,
-    /// combining batch losses as sum(n_b * L_b) / sum(n_b). On error `out` is untouched.
-    Status evaluate(const Dataset& data, Evaluation<classes>& out, std::size_t batch_size = 32,
+    /// combining batch losses as sum(n_b * L_b) / sum(n_b). On error `out` is untouched. Returns
+    /// invalid_batch_size (outside [1, MaxBatch]), invalid_option (reduction out of the enum), or a
+    /// data set status as for fit() (without a role).
+    Status evaluate(const Dataset& data, Evaluation<classes>& out, std::size_t batch_size = MaxBatch,
                     Reduction reduction = Reduction::sum_over_batch_size) noexcept {
         if (batch_size < 1 || batch_size > MaxBatch) return detail::invalid_batch_size("batch size", batch_size, MaxBatch);
-        const Status s = detail::validate_dataset(data, Model::input_size, outputs, classes, classification, DataRole::none);
+        Status s = detail::validate_reduction(reduction);
+        if (!s.ok()) return s;
+        s = detail::validate_dataset(data, Model::input_size, outputs, classes, classification, DataRole::none);
         if (!s.ok()) return s;
         evaluate_checked(data, batch_size, reduction, out);
         return Status{};
     }
 
-    /// Writes the logits of `rows` feature rows ([rows][feature_count]) into
-    /// `logits[rows][output_size]`; `capacity` is the number of floats `logits` can take.
+    /// Writes the logits of `rows` feature rows ([rows][feature_count], row-major) into
+    /// `logits[rows][output_size]`; `capacity` is the number of floats `logits` can take. Returns
+    /// empty_dataset (rows 0), invalid_option (more than 2^32 - 1 rows), missing_data (null features
+    /// or output), wrong_feature_count (feature_count differs from the model's input size),
+    /// non_finite_feature, or output_too_small (capacity below rows * output_size). On error nothing
+    /// is written.
     Status predict(const float* features, std::size_t rows, std::size_t feature_count, float* logits,
                    std::size_t capacity) noexcept {
         const Status s = check_predict(features, rows, feature_count, logits, capacity, rows * outputs);
@@ -251,7 +284,8 @@ public:
     }
 
     /// Writes class probabilities: softmax of the logits for several outputs, or, for one logit,
-    /// sigmoid(z) as the probability of class 1. Layout [rows][output_size].
+    /// sigmoid(z) as the probability of class 1. Layout [rows][output_size]. Arguments and statuses
+    /// as for predict().
     Status predict_probabilities(const float* features, std::size_t rows, std::size_t feature_count, float* probabilities,
                                  std::size_t capacity) noexcept {
         const Status s = check_predict(features, rows, feature_count, probabilities, capacity, rows * outputs);
@@ -268,7 +302,9 @@ public:
         return Status{};
     }
 
-    /// Writes the predicted class of each row (argmax of the logits, or logit > 0 for one logit).
+    /// Writes the predicted class of each row (argmax of the logits, or logit > 0 for one logit) into
+    /// `predicted[rows]`; `capacity` counts elements and must be at least `rows`. Statuses as for
+    /// predict().
     Status predict_classes(const float* features, std::size_t rows, std::size_t feature_count, std::int32_t* predicted,
                            std::size_t capacity) noexcept {
         static_assert(classification, "predict_classes needs a classification loss.");
@@ -284,19 +320,18 @@ private:
         if (options.batch_size < 1 || options.batch_size > MaxBatch) {
             return detail::invalid_batch_size("batch size", options.batch_size, MaxBatch);
         }
-        if (train.rows > 0xffffffffu) {
+        if (options.sampling != Sampling::shuffled && options.sampling != Sampling::in_order &&
+            (options.sampling != Sampling::balanced_oversampling || !classification)) {
             Status s(StatusCode::invalid_option);
-            s.option = "rows (at most 2^32 - 1)";
-            s.value = static_cast<double>(train.rows);
-            return s;
-        }
-        if (options.sampling == Sampling::balanced_oversampling && !classification) {
-            Status s(StatusCode::invalid_option);
-            s.option = "sampling (balanced_oversampling needs a classification loss)";
+            s.option = "sampling";
             s.value = static_cast<double>(options.sampling);
+            s.expected = classification ? "Sampling::shuffled (0), in_order (1) or balanced_oversampling (2)"
+                                        : "Sampling::shuffled (0) or in_order (1) with a regression loss";
             return s;
         }
-        Status s = optimizer_.validate();
+        Status s = detail::validate_reduction(options.reduction);
+        if (!s.ok()) return s;
+        s = optimizer_.validate();
         if (!s.ok()) return s;
         s = loss_.validate();
         if (!s.ok()) return s;
@@ -322,17 +357,16 @@ private:
     template <class Out>
     Status check_predict(const float* features, std::size_t rows, std::size_t feature_count, const Out* out,
                          std::size_t capacity, std::size_t needed) const noexcept {
-        Dataset d;
-        d.features = features;
-        d.rows = rows;
-        d.feature_count = feature_count;
-        d.targets = features;  // predict needs no labels or targets
-        d.target_count = outputs;
-        Status s = detail::validate_dataset(d, Model::input_size, outputs, 0, false, DataRole::none);
+        const Status s = detail::validate_features(features, rows, feature_count, Model::input_size);
         if (!s.ok()) return s;
-        if (out == nullptr || capacity < needed) {
+        if (out == nullptr) {
+            Status e(StatusCode::missing_data);
+            e.option = "output";
+            return e;
+        }
+        if (capacity < needed) {
             Status e(StatusCode::output_too_small);
-            e.value = out == nullptr ? 0.0 : static_cast<double>(capacity);
+            e.value = static_cast<double>(capacity);
             e.limit = static_cast<double>(needed);
             return e;
         }

@@ -14,7 +14,8 @@
 
 namespace microfit {
 
-/// Returns sample_weight * class_weight[label]; pass 1 for an absent sample weight.
+/// Returns sample_weight * class_weight[label]; pass 1 for an absent sample weight. With class
+/// weights, `label` must be in [0, class_weight.count), which is not checked here (fit checks it).
 constexpr float effective_weight(float sample_weight, const ClassWeights& class_weight, std::int32_t label) noexcept {
     return sample_weight * class_weight[static_cast<std::size_t>(label)];
 }
@@ -23,9 +24,10 @@ constexpr float effective_weight(float sample_weight, const ClassWeights& class_
 /// samples of class c, or, with sample weights, sum(w) / (classes * sum of w over class c), which
 /// is scikit-learn's compute_class_weight("balanced") extended to weighted samples.
 ///
-/// Returns label_out_of_range, non_finite_weight or negative_weight for bad input, and empty_class
-/// when a class has no samples or zero total weight, because its weight would be infinite. `out`
-/// is written only on success.
+/// Returns empty_dataset, missing_data (null labels or out), invalid_option (classes outside
+/// [1, 256]), label_out_of_range, non_finite_weight or negative_weight for bad input, and
+/// empty_class when a class has no samples or zero total weight, because its weight would be
+/// infinite. `out` is written only on success.
 inline Status balanced_class_weights(const std::int32_t* labels, const float* sample_weight, std::size_t rows,
                                      std::size_t classes, float* out) noexcept {
     if (rows == 0) return Status(StatusCode::empty_dataset);
@@ -37,8 +39,9 @@ inline Status balanced_class_weights(const std::int32_t* labels, const float* sa
     constexpr std::size_t max_classes = 256;
     if (classes < 1 || classes > max_classes) {
         Status s(StatusCode::invalid_option);
-        s.option = "classes (1 to 256)";
+        s.option = "classes";
         s.value = static_cast<double>(classes);
+        s.expected = "in [1, 256]";
         return s;
     }
 
