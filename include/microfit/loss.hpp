@@ -20,7 +20,7 @@
 
 namespace microfit {
 
-/// How the weighted per-sample losses w_i * l_i of a batch of n samples become one number.
+/// Reduction of the weighted per-sample losses w_i * l_i of a batch of n samples to one number.
 enum class Reduction : std::uint8_t {
     /// sum(w_i * l_i) / n, the default of Keras. All weights 0 give exactly 0.
     sum_over_batch_size,
@@ -78,7 +78,7 @@ inline float reduce(const float* losses, const float* weights, std::size_t n, Re
     return 0.0f;
 }
 
-/// What a loss compares the logits with.
+/// Kind of target that a loss compares the logits with.
 enum class TargetKind : std::uint8_t { class_index, value };
 
 namespace detail {
@@ -112,13 +112,20 @@ struct SparseCategoricalCrossentropy {
     float compute(const float* logits, std::int32_t label, const float* /*target*/, float* gradient) const noexcept {
         constexpr std::size_t stride = detail::simd::padded(Outputs);
         const auto y = static_cast<std::size_t>(label);
-        if (gradient == nullptr) {
-            alignas(detail::simd::alignment) float scratch[stride];
-            const detail::LogSumExp lse = detail::softmax(logits, Outputs, scratch);
-            return (lse.max - logits[y]) + lse.log_sum;
+        alignas(detail::simd::alignment) float scratch[stride];
+        float* probabilities = gradient != nullptr ? gradient : scratch;
+        const detail::LogSumExp lse = detail::softmax(logits, Outputs, probabilities);
+
+        if (logits[y] == lse.max) {
+            // A confident, correct prediction has p_y near 1, where log(p_y) and p_y - 1 cancel.
+            // q = 1 - p_y summed from the other classes' probabilities keeps its digits:
+            // l = -log1p(-q) and dl/dz_y = -q.
+            float q = 0.0f;
+            for (std::size_t j = 0; j < Outputs; ++j) q += j == y ? 0.0f : probabilities[j];
+            if (gradient != nullptr) gradient[y] = -q;
+            return -std::log1p(-q);
         }
-        const detail::LogSumExp lse = detail::softmax(logits, Outputs, gradient);
-        gradient[y] -= 1.0f;
+        if (gradient != nullptr) gradient[y] -= 1.0f;
         // (max - z_y) + log(sum) keeps the low digits: logits [1e8, 1e8] give ln 2, not 0.
         return (lse.max - logits[y]) + lse.log_sum;
     }
@@ -152,7 +159,8 @@ struct BinaryCrossentropy {
         const float z = logits[0];
         const float y = static_cast<float>(label);
         if (gradient != nullptr) {
-            gradient[0] = 1.0f / (1.0f + std::exp(-z)) - y;
+            // sigmoid(z) - y written without cancellation: -sigmoid(-z) for label 1, sigmoid(z) for 0.
+            gradient[0] = label == 1 ? -1.0f / (1.0f + std::exp(z)) : 1.0f / (1.0f + std::exp(-z));
             detail::zero_padding(gradient, 1, detail::simd::padded(1));
         }
         return std::fmax(z, 0.0f) - y * z + std::log1p(std::exp(-std::fabs(z)));
