@@ -39,7 +39,7 @@ void check_dense(std::size_t batch, std::uint64_t seed) {
     Layer::initialize(p.data(), random);
     for (std::size_t j = 0; j < Out; ++j) p[Layer::bias_offset + j] = random.uniform(-0.5f, 0.5f);
 
-    // Padding lanes of x are documented as never read, so they hold NaN here; padding lanes of dy
+    // Padding lanes of x are documented as never read, so they hold NaN here. Padding lanes of dy
     // must be 0.
     AlignedFloats x(batch * in_stride, quiet_nan);
     AlignedFloats dy(batch * out_stride);

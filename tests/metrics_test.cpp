@@ -48,7 +48,7 @@ TEST_CASE("unweighted metrics match values computed by hand") {
 
     CHECK(confusion.precision(0) == relative(4.0 / 7.0));
     CHECK(confusion.precision(1) == relative(2.0 / 3.0));
-    CHECK(confusion.precision(2) == 0.0f);  // never predicted: 0 by zero_division=0
+    CHECK(confusion.precision(2) == 0.0f);  // never predicted, so 0 as with zero_division=0
 
     // F1 = 2PR / (P + R): (2 * 4/7 * 4/5) / (4/7 + 4/5) = 2/3, and (2 * 2/3 * 1/2) / (2/3 + 1/2) = 4/7.
     CHECK(confusion.f1(0) == relative(2.0 / 3.0));
@@ -75,7 +75,7 @@ TEST_CASE("weighted metrics match values computed by hand") {
     //   true 0: 3   0.5 0   (support 3.5)
     //   true 1: 1   3   0   (support 4)
     //   true 2: 2   0   0   (support 2)
-    // predicted totals 6, 3.5 and 0; total 9.5.
+    // Predicted totals are 6, 3.5 and 0, and the total is 9.5.
     CHECK(weighted.counts[0][0] == 3.0f);
     CHECK(weighted.counts[0][1] == 0.5f);
     CHECK(weighted.total() == 9.5f);
@@ -102,7 +102,8 @@ TEST_CASE("weighted metrics match values computed by hand") {
 }
 
 TEST_CASE("a class that never occurs is left out of balanced accuracy") {
-    // true 0: predicted 0 once and 2 once; true 1: predicted 1 twice; class 2 never occurs.
+    // True class 0 is predicted as 0 once and as 2 once, true class 1 as 1 twice, and class 2
+    // never occurs.
     microfit::ConfusionMatrix<3> confusion;
     confusion.add(0, 0);
     confusion.add(0, 2);

@@ -39,11 +39,21 @@ void* allocate(std::size_t size) noexcept {
     return std::malloc(size == 0 ? 1 : size);
 }
 
+/// Allocates with malloc and aligns by hand, keeping malloc's pointer just below the aligned block,
+/// because std::aligned_alloc is missing from some C libraries (newlib in C++17 mode).
 void* allocate_aligned(std::size_t size, std::align_val_t alignment) noexcept {
     note_allocation();
     const auto align = static_cast<std::size_t>(alignment);
-    const std::size_t rounded = (size + align - 1) / align * align;
-    return std::aligned_alloc(align, rounded == 0 ? align : rounded);
+    void* raw = std::malloc(size + align + sizeof(void*));
+    if (raw == nullptr) return nullptr;
+    const std::uintptr_t first_free = reinterpret_cast<std::uintptr_t>(raw) + sizeof(void*);
+    void** aligned = reinterpret_cast<void**>((first_free + align - 1) / align * align);
+    aligned[-1] = raw;
+    return aligned;
+}
+
+void free_aligned(void* p) noexcept {
+    if (p != nullptr) std::free(static_cast<void**>(p)[-1]);
 }
 
 void* allocate_or_abort(void* p) noexcept {
@@ -77,12 +87,12 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { free_aligned(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { free_aligned(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { free_aligned(p); }
 
 #if defined(__SANITIZE_ADDRESS__)
 #define MICROFIT_TEST_ASAN 1

@@ -65,10 +65,10 @@ microfit::Adam adam_with(microfit::AdamEpsilon form, float epsilon) {
 
 TEST_CASE("sgd with momentum matches two steps worked by hand") {
     // v = momentum v + g, p = p - lr v, with lr 0.1 and momentum 0.9.
-    // Lane 0: p = 1, g = 0.5:  v = 0.5,                p = 1 - 0.05 = 0.95;
-    //                g = -0.2: v = 0.45 - 0.2 = 0.25,   p = 0.95 - 0.025 = 0.925.
-    // Lane 1: p = -2, g = 1:   v = 1,                  p = -2 - 0.1 = -2.1;
-    //                 g = 1:   v = 0.9 + 1 = 1.9,      p = -2.1 - 0.19 = -2.29.
+    // Lane 0: p = 1, g = 0.5:  v = 0.5,                p = 1 - 0.05 = 0.95,
+    //         then g = -0.2:   v = 0.45 - 0.2 = 0.25,   p = 0.95 - 0.025 = 0.925.
+    // Lane 1: p = -2, g = 1:   v = 1,                  p = -2 - 0.1 = -2.1,
+    //          then g = 1:     v = 0.9 + 1 = 1.9,      p = -2.1 - 0.19 = -2.29.
     // Keras's form v' = 0.9 v' - 0.1 g, p = p + v' gives v' = -0.05, then -0.045 + 0.02 = -0.025 on
     // lane 0: the same parameters.
     microfit::Sgd sgd;
@@ -115,7 +115,7 @@ TEST_CASE("sgd without momentum steps against the gradient") {
 }
 
 TEST_CASE("adam in the pytorch form matches two steps worked by hand") {
-    // lr 0.1, beta1 0.9, beta2 0.999, eps 0.1; p -= lr m_hat / (sqrt(v_hat) + eps).
+    // lr 0.1, beta1 0.9, beta2 0.999, eps 0.1, and p -= lr m_hat / (sqrt(v_hat) + eps).
     // Lane 0, step 1, g = 0.5: m = 0.1 * 0.5 = 0.05, v = 0.001 * 0.25 = 0.00025,
     //   m_hat = 0.05 / 0.1 = 0.5, v_hat = 0.00025 / 0.001 = 0.25, sqrt 0.5,
     //   step = 0.1 * 0.5 / 0.6 = 0.0833333, p = -0.0833333.
@@ -135,7 +135,7 @@ TEST_CASE("adam in the pytorch form matches two steps worked by hand") {
 }
 
 TEST_CASE("adam in the keras form matches two steps worked by hand") {
-    // lr 0.1, beta1 0.9, beta2 0.999, eps 0.1; p -= lr sqrt(c2) / c1 * m / (sqrt(v) + eps).
+    // lr 0.1, beta1 0.9, beta2 0.999, eps 0.1, and p -= lr sqrt(c2) / c1 * m / (sqrt(v) + eps).
     // Lane 0, step 1, g = 0.5: m = 0.05, v = 0.00025, sqrt(v) = 0.0158114,
     //   lr sqrt(0.001) / 0.1 = 0.0316228, step = 0.0316228 * 0.05 / 0.1158114 = 0.0136527,
     //   p = -0.0136527.
@@ -143,7 +143,7 @@ TEST_CASE("adam in the keras form matches two steps worked by hand") {
     //   lr sqrt(0.001999) / 0.19 = 0.0235317, step = 0.0235317 * 0.025 / 0.1170220 = 0.0050272,
     //   p = -0.0186799.
     // Lane 1, g = -2 twice: m = -0.2, v = 0.004, sqrt(v) = 0.0632456,
-    //   step = 0.0316228 * -0.2 / 0.1632456 = -0.0387426, p = 1.0387426;
+    //   step = 0.0316228 * -0.2 / 0.1632456 = -0.0387426, p = 1.0387426,
     //   then m = -0.38, v = 0.007996, sqrt(v) = 0.0894204,
     //   step = 0.0235317 * -0.38 / 0.1894204 = -0.0472074, p = 1.0859500.
     float first[2];

@@ -26,7 +26,7 @@ std::vector<std::int32_t> shuffled_labels(const std::vector<std::size_t>& counts
     return labels;
 }
 
-/// Whether `count` is within five standard deviations of a Binomial(draws, p) mean.
+/// Returns whether `count` is within five standard deviations of the mean of Binomial(draws, p).
 bool within_binomial_tolerance(double count, double draws, double p) {
     const double standard_deviation = std::sqrt(draws * p * (1.0 - p));
     return std::fabs(count - draws * p) < 5.0 * standard_deviation;
@@ -60,8 +60,8 @@ TEST_CASE("balanced sampler draws each class equally often whatever its frequenc
         CHECK(within_binomial_tolerance(static_cast<double>(class_counts[c]), draws, 1.0 / 3.0));
     }
 
-    // Within a class every row is equally likely: given k draws of class 2, each of its 10 rows
-    // is drawn Binomial(k, 1/10) times; likewise for the 90 rows of class 1.
+    // Within a class every row is equally likely. Given k draws of class 2, each of its 10 rows is
+    // drawn Binomial(k, 1/10) times, and likewise Binomial(k, 1/90) for the 90 rows of class 1.
     for (std::size_t row = 0; row < labels.size(); ++row) {
         const std::int32_t c = labels[row];
         if (c == 0) continue;  // about 11 draws per row: too few for a useful bound
@@ -146,7 +146,7 @@ TEST_CASE("balanced sampler rejects a missing class and stays unchanged") {
 
 TEST_CASE("balanced oversampling balances the classes seen in training") {
     // Row i has the one-hot feature e_i, so only row i's visits move row i's weights. With
-    // learning rate 1e-6 the softmax stays within 1e-4 of (1/2, 1/2) over the whole run, and each
+    // learning rate 1e-6 the softmax stays within 1e-4 of (1/2, 1/2) over the whole run. Each
     // visit of a row with label c raises its weight to output c by lr * (1 - p_c) / batch, about
     // 1.25e-7, so the summed weights of a class count its visits.
     constexpr std::size_t rows = 40;
@@ -183,7 +183,10 @@ TEST_CASE("balanced oversampling balances the classes seen in training") {
         const double per_visit = learning_rate * 0.5 / batch_size;
         visits[0] = 0.0;
         visits[1] = 0.0;
-        for (std::size_t k = 0; k < rows; ++k) visits[labels[k]] += model->weight<0>(k, labels[k]) / per_visit;
+        for (std::size_t k = 0; k < rows; ++k) {
+            const auto c = static_cast<std::size_t>(labels[k]);
+            visits[c] += model->weight<0>(k, c) / per_visit;
+        }
     };
 
     // 2000 draws in all. In row order each row is visited once per epoch: 1800 and 200.

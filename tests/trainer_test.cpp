@@ -347,8 +347,9 @@ TEST_CASE("every epoch visits each row exactly once") {
 }
 
 TEST_CASE("shuffled epochs use a new order each epoch") {
-    // One-hot rows with squared error and a shared bias: the order of the rows decides which bias
-    // each row sees, so runs with different orders end with different parameters. Two epochs in
+    // One-hot rows with squared error and a shared bias: the order of the rows decides the bias
+    // in effect when each row is trained, so runs with different orders end with different
+    // parameters. Two epochs in
     // one fit must not repeat the first epoch's order, which a second fit with the same seed does.
     constexpr std::size_t rows = 20;
     using Model = Sequential<Dense<rows, 1>>;
@@ -445,14 +446,14 @@ TEST_CASE("predict writes the logits of the forward pass") {
                                     samples.features.begin() + static_cast<std::ptrdiff_t>(3 * r + 3));
         const auto z = microfit_test::reference_forward(layers, microfit_test::parameters_of(model), x);
         const double lse = microfit_test::log_sum_exp(z.data(), 4);
-        std::int32_t best = 0;
-        for (std::int32_t j = 0; j < 4; ++j) {
+        std::size_t best = 0;
+        for (std::size_t j = 0; j < 4; ++j) {
             CAPTURE(j);
             CHECK(logits[r * 4 + j] == doctest::Approx(z[j]).epsilon(1e-5).scale(1.0));
             CHECK(probabilities[r * 4 + j] == relative(std::exp(z[j] - lse)));
             if (logits[r * 4 + j] > logits[r * 4 + best]) best = j;
         }
-        CHECK(classes[r] == best);
+        CHECK(classes[r] == static_cast<std::int32_t>(best));
 
         // One row on its own gives bit-identical logits to the same row inside a batch.
         float alone[4];
@@ -571,7 +572,7 @@ TEST_CASE("a batch with a non-finite loss is skipped and counted") {
         CHECK(std::isfinite(history.logs[0].loss));
         CHECK(trainer.summary().skipped_steps == 2);
         CHECK_FALSE(trainer.summary().stopped_on_non_finite);
-        // The first batch (labels 0) moved the parameters; nothing became NaN.
+        // The first batch (labels 0) moved the parameters, and nothing became NaN.
         CHECK_FALSE(same_parameters(model, before));
         for (std::size_t i = 0; i < Model::parameter_capacity; ++i) CHECK(std::isfinite(model.parameters()[i]));
     }

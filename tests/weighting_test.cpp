@@ -25,7 +25,7 @@ bool same_parameters(const Model& a, const Model& b) {
     return std::memcmp(a.parameters(), b.parameters(), Model::parameter_bytes) == 0;
 }
 
-/// Plain SGD with the given learning rate; 0 keeps the parameters exactly as they are.
+/// Plain SGD with the given learning rate. A learning rate of 0 keeps the parameters exactly.
 microfit::Sgd sgd_with(float learning_rate) {
     microfit::Sgd sgd;
     sgd.learning_rate = learning_rate;
@@ -134,7 +134,7 @@ TEST_CASE("balanced class weights reject bad input and leave the output untouche
     }
 }
 
-TEST_CASE("a sample of weight 0 gives a zero loss and a zero gradient through the trainer") {
+TEST_CASE("trainer gives a sample of weight 0 no loss and no gradient") {
     // Logits (1, 2, 3) with label 2 have the unweighted loss 0.4076060.
     const float feature = 0.5f;
     const std::int32_t label = 2;
