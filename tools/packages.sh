@@ -30,3 +30,10 @@ require_packages() {
 
 # Packages of the host build: compiler, CMake, the SIMD and test libraries.
 core_packages=(g++ cmake make libxsimd-dev doctest-dev)
+# The weight-exchange tools and their PyTorch comparison test.
+python_packages=(python3 python3-numpy python3-torch)
+# Cross compilers and emulators for the ARM targets.
+linux_cross_packages=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
+firmware_packages=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi qemu-system-arm)
+# Sanitizers and fuzzers.
+clang_packages=(clang libclang-rt-14-dev)
