@@ -4,20 +4,22 @@
 // `softmax/<n>` times both softmax implementations on the same row of n logits, drawn uniformly
 // from [-10, 10]. Each benchmark iteration is one batch: about 64K elements through the std::exp
 // loop, then as many through detail::softmax, each timed in thread CPU time. The counters are
-// the fastest batch of each, so that other load on a shared machine disturbs both alike:
+// the median batch of each, and the two alternate, so that other load on a shared machine
+// disturbs both alike:
 //   std_exp_ns_per_element    the plain loop
 //   microfit_ns_per_element   detail::softmax
 //   speedup                   their ratio
 // `exp/<implementation>/4096` times std::exp, simd::exp, detail::fast_exp and
 // detail::fast_exp_nonpositive on the same 4096 floats from [-20, 0], the range of softmax's
-// arguments, and reports `ns_per_element` in thread CPU time.
+// arguments, and reports the median batch as `ns_per_element`, in thread CPU time.
+// The framework's own Time and CPU columns are per batch and can be ignored.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
-#include <limits>
 #include <memory>
+#include <vector>
 
 #include <time.h>
 
@@ -74,15 +76,23 @@ void softmax_with_std_exp(const float* row, std::size_t n, float* out) {
     for (std::size_t j = 0; j < n; ++j) out[j] *= scale;
 }
 
-/// Runs `softmax_row` on `rows` rows and returns the CPU seconds per row.
-template <class Softmax>
-double seconds_per_row(std::size_t rows, Softmax softmax_row) {
+/// Runs `call` `repetitions` times and returns the CPU seconds per repetition.
+template <class Call>
+double seconds_per_call(std::size_t repetitions, Call call) {
     const double start = thread_cpu_seconds();
-    for (std::size_t r = 0; r < rows; ++r) {
-        softmax_row();
+    for (std::size_t r = 0; r < repetitions; ++r) {
+        call();
         benchmark::ClobberMemory();
     }
-    return (thread_cpu_seconds() - start) / static_cast<double>(rows);
+    return (thread_cpu_seconds() - start) / static_cast<double>(repetitions);
+}
+
+/// Returns the median of the batch times. It ignores batches slowed by other load, and also the
+/// occasional batch that the thread CPU clock of a virtual machine reports as too short, which a
+/// minimum would pick.
+double median(std::vector<double> seconds) {
+    std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+    return seconds[seconds.size() / 2];
 }
 
 void softmax_comparison(benchmark::State& state) {
@@ -91,34 +101,33 @@ void softmax_comparison(benchmark::State& state) {
     AlignedBuffer out = aligned_floats(simd::padded(n));
     const std::size_t rows = std::max<std::size_t>(1, elements_per_batch / n);
 
-    double best_std_exp = std::numeric_limits<double>::infinity();
-    double best_microfit = std::numeric_limits<double>::infinity();
+    std::vector<double> std_exp_seconds;
+    std::vector<double> microfit_seconds;
     for (auto _ : state) {
-        best_std_exp = std::min(best_std_exp, seconds_per_row(rows, [&] {
+        std_exp_seconds.push_back(seconds_per_call(rows, [&] {
             softmax_with_std_exp(row.get(), n, out.get());
             benchmark::DoNotOptimize(out.get());
         }));
-        best_microfit = std::min(best_microfit, seconds_per_row(rows, [&] {
+        microfit_seconds.push_back(seconds_per_call(rows, [&] {
             benchmark::DoNotOptimize(microfit::detail::softmax(row.get(), n, out.get()));
         }));
     }
 
+    const double std_exp = median(std_exp_seconds);
+    const double microfit = median(microfit_seconds);
     const double nanoseconds_per_element = 1e9 / static_cast<double>(n);
-    state.counters["std_exp_ns_per_element"] = best_std_exp * nanoseconds_per_element;
-    state.counters["microfit_ns_per_element"] = best_microfit * nanoseconds_per_element;
-    state.counters["speedup"] = best_std_exp / best_microfit;
+    state.counters["std_exp_ns_per_element"] = std_exp * nanoseconds_per_element;
+    state.counters["microfit_ns_per_element"] = microfit * nanoseconds_per_element;
+    state.counters["speedup"] = std_exp / microfit;
 }
 
-/// Runs `body` for every iteration of `state` and reports `ns_per_element` in thread CPU time.
+/// Times batches of `body`, each about 64K elements, and reports the median as `ns_per_element`.
 template <class Body>
 void report_ns_per_element(benchmark::State& state, std::size_t n, Body body) {
-    const double start = thread_cpu_seconds();
-    for (auto _ : state) {
-        body();
-        benchmark::ClobberMemory();
-    }
-    const double seconds = thread_cpu_seconds() - start;
-    state.counters["ns_per_element"] = seconds * 1e9 / static_cast<double>(state.iterations() * n);
+    const std::size_t repetitions = std::max<std::size_t>(1, elements_per_batch / n);
+    std::vector<double> seconds;
+    for (auto _ : state) seconds.push_back(seconds_per_call(repetitions, body));
+    state.counters["ns_per_element"] = median(seconds) * 1e9 / static_cast<double>(n);
 }
 
 void exp_std(benchmark::State& state) {

@@ -4,16 +4,18 @@
 //   1. n = round(x / ln 2) and r = x - n ln 2, so |r| <= ln(2) / 2 and e^x = 2^n e^r.
 //      ln 2 is split as ln2_hi + ln2_lo. ln2_hi has 15 significant bits, so n * ln2_hi is exact
 //      for |n| <= 511 and x - n * ln2_hi is exact (Sterbenz). Only the ln2_lo term rounds.
-//   2. e^r by a degree-5 polynomial with p(0) = 1, evaluated by Horner's rule with FMA.
+//   2. e^r by a degree-5 polynomial with p(0) = 1, evaluated by Horner's rule with simd::fma.
 //   3. 2^n applied by adding n to the exponent field of p = e^r, which is exact because every
 //      result that is not flushed to 0 is a normal float.
+// Lanes whose result is +0 or +inf go through the same steps and are replaced at the end.
 //
-// Accuracy, measured over every float in [-87.3, 0] by tests/exp_test.cpp against std::exp in
-// double: at most 2 ULP from the correctly rounded result on every build. Against the exact
-// value, the maximum is 1.89 ULP where simd::fma is fused, as with AVX2 and FMA, AVX-512,
-// AArch64, NEON with VFPv4 and the scalar path on Cortex-M4F and M7. It is 2.18 ULP where simd::fma
-// is a product and a sum, as with SSE2 and the scalar path on targets without FMA. The scalar
-// path runs the same algorithm, so Cortex-M gets this accuracy without calling libm's expf.
+// Accuracy against std::exp in double (tests/exp_test.cpp): at most 2 ULP from the correctly
+// rounded result on every build. Against the exact value, the maximum over every float in
+// [-87.3, 0] is 1.89 ULP where simd::fma is fused (AVX2 with FMA, AVX-512, the scalar path with
+// FMA) and 2.18 ULP where it is a product and a sum (SSE2, the scalar path without FMA). Builds
+// for AArch64, NEON with VFPv4, Cortex-M4F and M7 fuse too, and their sampled sweeps under
+// emulation stay below 1.89 ULP. The scalar path runs the same algorithm, so Cortex-M gets this
+// accuracy without calling libm's expf.
 //
 // Special inputs:
 //   x > 88.7228317 (the largest float whose e^x rounds to a finite float)   +inf
@@ -21,9 +23,9 @@
 //   NaN                                                                      NaN
 //   +0 and -0                                                                exactly 1
 // Results below FLT_MIN are flushed to 0 instead of rounded to subnormals. Softmax, the user of
-// this function, adds them to a sum of at least 1, where they vanish, and producing subnormals
-// would cost a second scaling multiply and a slow microcode path per vector on x86 CPUs that run
-// without flush-to-zero.
+// this function, adds them to a sum of at least 1, where they vanish. Producing subnormals would
+// cost a second scaling multiply, and arithmetic with subnormal results is slow on many x86 CPUs
+// unless flush-to-zero is set.
 #pragma once
 
 #include <limits>
@@ -35,7 +37,7 @@ namespace microfit::detail {
 namespace exp_constants {
 
 inline constexpr float log2_e = 0x1.715476p+0f;  // 1 / ln 2 rounded to float
-inline constexpr float ln2_hi = 0x1.62e4p-1f;    // 0.693145751953125, ln 2 rounded to 15 bits
+inline constexpr float ln2_hi = 0x1.62e4p-1f;    // 0.693145751953125, ln 2 to 15 significant bits
 inline constexpr float ln2_lo = 0x1.7f7d1cp-20f;  // 1.42860677e-6, ln 2 - ln2_hi rounded to float
 
 /// Largest float whose e^x is finite in float: e^x < 2^128 - 2^103, the midpoint between
@@ -61,15 +63,17 @@ inline constexpr int mantissa_bits = 23;
 
 }  // namespace exp_constants
 
-/// Returns e^x for xc in [min_normal_input, max_finite_input], or NaN for NaN: the range
-/// reduction, the polynomial and the scaling shared by fast_exp and fast_exp_nonpositive.
-inline simd::Vec exp_of_clamped(simd::Vec xc) noexcept {
+/// Returns e^x for x in [min_normal_input, max_finite_input], and NaN for NaN: the range
+/// reduction, the polynomial and the scaling shared by fast_exp and fast_exp_nonpositive. Lanes
+/// below min_normal_input get unspecified values, which the callers replace by 0, and lanes above
+/// max_finite_input must not occur.
+inline simd::Vec exp_core(simd::Vec x) noexcept {
     using simd::Vec;
     namespace c = exp_constants;
 
-    // Range reduction: xc = n ln2 + r, |r| <= ln(2) / 2, n in [-126, 128].
-    const Vec n = simd::round_to_nearest(xc * simd::broadcast(c::log2_e));
-    Vec r = simd::fma(n, simd::broadcast(-c::ln2_hi), xc);
+    // Range reduction: x = n ln2 + r, |r| <= ln(2) / 2, n in [-126, 128] for valid lanes.
+    const Vec n = simd::round_to_nearest(x * simd::broadcast(c::log2_e));
+    Vec r = simd::fma(n, simd::broadcast(-c::ln2_hi), x);
     r = simd::fma(n, simd::broadcast(-c::ln2_lo), r);
 
     // e^r by Horner's rule.
@@ -80,7 +84,8 @@ inline simd::Vec exp_of_clamped(simd::Vec xc) noexcept {
     p = simd::fma(p, r, simd::broadcast(1.0f));
 
     // p * 2^n by adding n to p's exponent field, exact because the result is a normal float:
-    // n = -126 only with r >= 0, so p >= 1, and n = 128 only with r < 0, so p < 1.
+    // n = -126 only with r >= 0, so p >= 1, and n = 128 only with r < 0, so p < 1. In lanes below
+    // min_normal_input the sum wraps or overflows the exponent field, which is harmless there.
     return simd::from_bits(simd::bits_of(p) + (simd::to_int(n) << c::mantissa_bits));
 }
 
@@ -96,7 +101,8 @@ inline simd::Vec fast_exp(simd::Vec x) noexcept {
     const Vec low = simd::broadcast(c::min_normal_input);
     const Vec high = simd::broadcast(c::max_finite_input);
 
-    const Vec y = exp_of_clamped(simd::clamp(x, low, high));
+    // simd::min returns NaN where its second operand is NaN, so NaN lanes stay NaN.
+    const Vec y = exp_core(simd::min(high, x));
     const Vec overflowed = simd::select(x > high, simd::broadcast(std::numeric_limits<float>::infinity()), y);
     return simd::select(x < low, simd::broadcast(0.0f), overflowed);
 }
@@ -106,9 +112,7 @@ inline simd::Vec fast_exp(simd::Vec x) noexcept {
 /// takes a fifth off the time per element (`exp/` rows of bench/softmax_bench.cpp, AVX2 build).
 inline simd::Vec fast_exp_nonpositive(simd::Vec x) noexcept {
     const simd::Vec low = simd::broadcast(exp_constants::min_normal_input);
-    // simd::max returns its second operand when that is NaN (see simd::clamp), so NaN stays NaN.
-    const simd::Vec y = exp_of_clamped(simd::max(low, x));
-    return simd::select(x < low, simd::broadcast(0.0f), y);
+    return simd::select(x < low, simd::broadcast(0.0f), exp_core(x));
 }
 
 }  // namespace microfit::detail

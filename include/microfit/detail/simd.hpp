@@ -60,14 +60,13 @@ inline Vec fma(Vec a, Vec b, Vec c) noexcept { return _mm512_fmadd_ps(a, b, c); 
 #else
 inline Vec fma(Vec a, Vec b, Vec c) noexcept { return xsimd::fma(a, b, c); }
 #endif
+/// Returns the lane-wise maximum and minimum. Where b is NaN, the result is NaN. On x86, xsimd
+/// computes them with MAXPS and MINPS, which return their second operand when either is NaN
+/// (xsimd 8.1.0 for SSE2, AVX and AVX-512, and upstream xsimd for SSE2). NEON's VMAX and VMIN
+/// return NaN for any NaN operand. Where only a is NaN, the result depends on the target.
+/// detail::fast_exp relies on this, and tests/exp_test.cpp checks it on every build.
 inline Vec max(Vec a, Vec b) noexcept { return xsimd::max(a, b); }
 inline Vec min(Vec a, Vec b) noexcept { return xsimd::min(a, b); }
-
-/// Clamps each lane of v to [low, high], and NaN lanes stay NaN. That relies on xsimd's max(a, b)
-/// and min(a, b) returning b when b is NaN. On x86 they are MAXPS and MINPS with b as the second
-/// operand (xsimd 8.1.0 for SSE2, AVX and AVX-512, and upstream xsimd for SSE2), and NEON's VMAX
-/// and VMIN return NaN for any NaN operand. tests/exp_test.cpp checks it on every build.
-inline Vec clamp(Vec v, Vec low, Vec high) noexcept { return xsimd::min(high, xsimd::max(low, v)); }
 inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return xsimd::select(m, if_true, if_false); }
 
 inline float reduce_add(Vec v) noexcept {
@@ -81,21 +80,26 @@ inline float reduce_add(Vec v) noexcept {
 #if defined(__AVX512F__)
 /// Returns the vector whose lane i is the sum of the lanes of rows[i], for the 16 vectors starting
 /// at rows, in 15 shuffle-and-add steps of 3 instructions each.
-// xsimd 8.1.0's haddp for AVX-512 returns lanes 2-5 and 10-13 in the wrong order (tests/
-// dense_kernels_test catches it), so the AVX-512 reduction is written out here for every version.
+// xsimd 8.1.0's haddp for AVX-512 returns lanes 2-5 and 10-13 in the wrong order, which
+// tests/dense_kernels_test.cpp catches, so the reduction is written out here for every version.
 inline Vec reduce_add_each(const Vec* rows) noexcept {
-    // Halving step for the 128-bit blocks: it adds blocks (0, 2) and (1, 3) of a and of b. The low
-    // 256 bits then hold 8 partial sums of a and the high 256 bits 8 partial sums of b.
-    const auto fold_halves = [](__m512 a, __m512 b) {
-        return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+    // Adds the lanes that index vectors `first` and `second` pick from a (0-15) and b (16-31).
+    // GCC 12 warns about the undefined pass-through operand of _mm512_shuffle_f32x4, so the 128-bit
+    // block moves use two-source permutes, which have none.
+    const auto fold = [](__m512 a, __m512 b, __m512i first, __m512i second) {
+        return _mm512_add_ps(_mm512_permutex2var_ps(a, first, b), _mm512_permutex2var_ps(a, second, b));
     };
 
+    // Halving step for whole rows: blocks (0, 2) and (1, 3) of a and of b are added. The low 256
+    // bits then hold 8 partial sums of a and the high 256 bits 8 partial sums of b.
+    const __m512i halves_first = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const __m512i halves_second = _mm512_setr_epi32(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const auto fold_halves = [&](__m512 a, __m512 b) { return fold(a, b, halves_first, halves_second); };
+
     // Halving step across blocks: block k of the result holds 4 partial sums of one input row.
-    const auto fold_blocks = [](__m512 a, __m512 b) {
-        return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-    };
+    const __m512i blocks_first = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    const __m512i blocks_second = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    const auto fold_blocks = [&](__m512 a, __m512 b) { return fold(a, b, blocks_first, blocks_second); };
 
     // Halving step inside each 128-bit block: lanes (0, 1) and (2, 3) of a and b are added.
     const auto fold_pairs = [](__m512 a, __m512 b) {
@@ -218,8 +222,14 @@ inline Mask operator==(Vec a, Vec b) noexcept { return {a.value == b.value}; }
 inline Mask operator&&(Mask a, Mask b) noexcept { return {a.value && b.value}; }
 inline Mask operator||(Mask a, Mask b) noexcept { return {a.value || b.value}; }
 
-inline IntVec operator+(IntVec a, IntVec b) noexcept { return {a.value + b.value}; }
-inline IntVec operator-(IntVec a, IntVec b) noexcept { return {a.value - b.value}; }
+/// Adds and subtracts modulo 2^32, as SIMD lanes do, where int32 overflow would be undefined
+/// behaviour. detail::fast_exp adds garbage exponents in lanes that it replaces afterwards.
+inline IntVec operator+(IntVec a, IntVec b) noexcept {
+    return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) + static_cast<std::uint32_t>(b.value))};
+}
+inline IntVec operator-(IntVec a, IntVec b) noexcept {
+    return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) - static_cast<std::uint32_t>(b.value))};
+}
 inline IntVec operator<<(IntVec a, int shift) noexcept {
     return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) << shift)};
 }
@@ -238,10 +248,9 @@ inline Vec fma(Vec a, Vec b, Vec c) noexcept {
     return {a.value * b.value + c.value};
 #endif
 }
+/// Returns b when either operand is NaN, as x86's MAXPS and MINPS do.
 inline Vec max(Vec a, Vec b) noexcept { return {a.value > b.value ? a.value : b.value}; }
 inline Vec min(Vec a, Vec b) noexcept { return {a.value < b.value ? a.value : b.value}; }
-/// Clamps v to [low, high]; NaN stays NaN, because max and min return b when b is NaN.
-inline Vec clamp(Vec v, Vec low, Vec high) noexcept { return min(high, max(low, v)); }
 inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return m.value ? if_true : if_false; }
 inline float reduce_add(Vec v) noexcept { return v.value; }
 inline Vec reduce_add_each(const Vec* rows) noexcept { return rows[0]; }

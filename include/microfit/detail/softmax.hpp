@@ -94,7 +94,8 @@ inline float sum_exp(const float* row, std::size_t n, float max, float* out) noe
     }
     if (full < n) {
         // Padding lanes may hold NaN or values above max, so they are replaced after the exp.
-        const Vec e = simd::select(first_lanes(n - full), fast_exp_nonpositive(simd::load(row + full) - shift), simd::broadcast(0.0f));
+        const Vec tail = fast_exp_nonpositive(simd::load(row + full) - shift);
+        const Vec e = simd::select(first_lanes(n - full), tail, simd::broadcast(0.0f));
         if (out != nullptr) simd::store(out + full, e);
         sum1 += e;
     }
@@ -133,7 +134,8 @@ inline LogSumExp softmax(const float* row, std::size_t n, float* out) noexcept {
     for (std::size_t j = 0; j < full; j += W) simd::store(out + j, simd::load(out + j) * scale);
     if (full < n) {
         // A NaN total would turn the zero padding lanes into NaN, so they are masked again.
-        simd::store(out + full, simd::select(first_lanes(n - full), simd::load(out + full) * scale, simd::broadcast(0.0f)));
+        const Vec tail = simd::load(out + full) * scale;
+        simd::store(out + full, simd::select(first_lanes(n - full), tail, simd::broadcast(0.0f)));
     }
     return {m, std::log(total)};
 }
