@@ -47,22 +47,28 @@ namespace simd = microfit::detail::simd;
 /// cycle on every x86 target (4 cycles x 2 FMA units needs 8), and few enough to stay in registers.
 constexpr std::size_t peak_chains = simd::registers * 3 / 4;
 
-/// Runs `iterations` rounds of `peak_chains` independent FMAs and returns a value that depends
-/// on all of them. The chains converge to 1, so no lane ever becomes subnormal or infinite.
-/// `noipa` keeps the compiler from seeing that the call is pure and hoisting it out of a loop.
-[[gnu::noipa]] float run_fma_chains(std::size_t iterations) {
-    simd::Vec acc[peak_chains];
-    for (std::size_t c = 0; c < peak_chains; ++c) acc[c] = simd::broadcast(1.0f + 0.01f * static_cast<float>(c));
+/// Runs `iterations` rounds of one FMA on each chain C and returns a value that depends on all of
+/// them. The chains converge to 1, so no lane ever becomes subnormal or infinite. The fold
+/// expression unrolls the chains, so that they stay in registers (a loop over 24 chains is not
+/// unrolled by GCC 12 and keeps them in memory). `noipa` keeps the compiler from seeing that the
+/// call is pure and hoisting it out of a benchmark loop.
+template <std::size_t... C>
+[[gnu::noipa]] float run_fma_chains(std::size_t iterations, std::index_sequence<C...>) {
+    simd::Vec acc[] = {simd::broadcast(1.0f + 0.01f * static_cast<float>(C))...};
     const simd::Vec scale = simd::broadcast(0.999f);
     const simd::Vec offset = simd::broadcast(0.001f);
 
     for (std::size_t i = 0; i < iterations; ++i) {
-        for (std::size_t c = 0; c < peak_chains; ++c) acc[c] = simd::fma(acc[c], scale, offset);
+        ((acc[C] = simd::fma(acc[C], scale, offset)), ...);
     }
 
-    simd::Vec sum = acc[0];
-    for (std::size_t c = 1; c < peak_chains; ++c) sum += acc[c];
+    simd::Vec sum = simd::broadcast(0.0f);
+    ((sum += acc[C]), ...);
     return simd::reduce_add(sum);
+}
+
+float run_fma_chains(std::size_t iterations) {
+    return run_fma_chains(iterations, std::make_index_sequence<peak_chains>{});
 }
 
 double fma_chain_flops(std::size_t iterations) {

@@ -63,8 +63,11 @@ def cpu_flags() -> set:
 
 def run_binary(binary: Path, args: argparse.Namespace) -> dict:
     """Runs one Google Benchmark binary and returns its parsed JSON output."""
+    # Interleaving spreads each benchmark's repetitions over the whole run, so that a burst of load
+    # from other processes on a shared machine hits one repetition and not all of them.
     command = [str(binary), "--benchmark_format=json", f"--benchmark_min_time={args.min_time}",
-               f"--benchmark_repetitions={args.repetitions}", "--benchmark_report_aggregates_only=true"]
+               f"--benchmark_repetitions={args.repetitions}", "--benchmark_report_aggregates_only=true",
+               "--benchmark_enable_random_interleaving=true"]
     if args.filter:
         command.append(f"--benchmark_filter={args.filter}")
     if args.cpu and shutil.which("taskset"):
@@ -183,7 +186,7 @@ def training_step_rows(build_dir: Path, args: argparse.Namespace) -> None:
     if not binary.exists():
         print(f"\ntraining step: {binary} not found, row skipped")
         return
-    output = run_binary(binary, args)
+    output = run_binary(binary, argparse.Namespace(**{**vars(args), "filter": ""}))  # --filter is for dense_bench
     ours = None
     for entry in output["benchmarks"]:
         if entry["name"].startswith("BM_demo_training_step") and entry.get("aggregate_name", "median") == "median":
@@ -214,35 +217,42 @@ def draw_plot(runs: list, path: Path) -> None:
         print("\nmatplotlib is not installed: no plot written")
         return
 
-    figure, axes = plt.subplots(1, len(runs), figsize=(7.5 * len(runs), 5.5), squeeze=False)
+    figure, axes = plt.subplots(1, len(runs), figsize=(7 * len(runs), 5.5), squeeze=False)
     styles = {"microfit": ("tab:blue", "o", "-"), "eigen_fixed": ("tab:orange", "s", "--"),
               "eigen_dynamic": ("tab:brown", "D", "--"), "openblas": ("tab:green", "^", "--"),
               "loop_bkj": ("tab:gray", "v", ":"), "loop_bjk": ("black", "x", ":")}
+    backward_styles = {"backward_input": ("tab:purple", "<"), "backward_weights": ("tab:cyan", ">")}
     for axis, (title, table, peak) in zip(axes[0], runs):
+        highest = peak
         forward = table.get("forward", {})
         for impl, (color, marker, line) in styles.items():
             points = [(n, forward[shape_key(n, n, n)][impl]) for n in SQUARE_SIZES
                       if impl in forward.get(shape_key(n, n, n), {})]
             if points:
                 axis.plot(*zip(*points), color=color, marker=marker, linestyle=line, label=f"forward, {impl}")
-        for product, marker in (("backward_input", "<"), ("backward_weights", ">")):
+                highest = max(highest, max(value for _, value in points))
+        for product, (color, marker) in backward_styles.items():
             rows = table.get(product, {})
             points = [(n, rows[shape_key(n, n, n)]["microfit"]) for n in SQUARE_SIZES
                       if "microfit" in rows.get(shape_key(n, n, n), {})]
             if points:
-                axis.plot(*zip(*points), color="tab:cyan", marker=marker, linestyle="-.",
-                          label=f"{product}, microfit")
-        axis.axhline(peak, color="tab:red", linewidth=1, label=f"FMA peak {peak:.0f} GFLOP/s")
+                axis.plot(*zip(*points), color=color, marker=marker, linestyle="-.", label=f"{product}, microfit")
+                highest = max(highest, max(value for _, value in points))
+        axis.axhline(peak, color="tab:red", linewidth=1, label="measured FMA peak")
         axis.set_xscale("log", base=2)
         axis.set_xticks(SQUARE_SIZES)
         axis.set_xticklabels([str(n) for n in SQUARE_SIZES])
-        axis.set_ylim(0, peak * 1.1)
+        axis.set_ylim(0, highest * 1.08)
         axis.set_xlabel("N (batch = inputs = outputs)")
-        axis.set_ylabel("GFLOP/s (single core, float)")
-        axis.set_title(f"Dense products, {title}")
+        axis.set_ylabel("GFLOP/s (one core, float32)")
+        percent_axis = axis.secondary_yaxis("right", functions=(lambda g, p=peak: 100.0 * g / p,
+                                                                 lambda q, p=peak: q * p / 100.0))
+        percent_axis.set_ylabel("% of measured FMA peak")
+        axis.set_title(f"Square dense products, {title} (peak {peak:.0f} GFLOP/s)")
         axis.grid(True, alpha=0.3)
-        axis.legend(fontsize=8, loc="lower right")
-    figure.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=5, fontsize=9, frameon=False)
+    figure.tight_layout(rect=(0, 0.1, 1, 1))
     figure.savefig(path, dpi=110)
     print(f"\nplot written to {path}")
 

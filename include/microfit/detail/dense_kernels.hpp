@@ -81,9 +81,9 @@ void dispatch_rows(std::size_t rows, F&& f) noexcept {
 
 /// Splits `batch` rows into tiles of at most MaxRows rows and calls
 /// f(first_row, std::integral_constant<std::size_t, rows>) for each, in increasing row order.
-/// When the rows do not divide evenly, the last two tiles share their rows evenly, because each
-/// row of a tile is its own chain of dependent FMAs and a tile of one or two rows would leave the
-/// FMA units idle. For example, 7 rows in tiles of at most 6 run as 4 + 3, not 6 + 1.
+/// When the rows do not divide evenly, the last two tiles share their rows evenly. Each row of a
+/// tile is its own chain of dependent FMAs, so a tile of one or two rows would leave the FMA units
+/// idle. For example, 7 rows in tiles of at most 6 run as 4 + 3, not 6 + 1.
 template <std::size_t MaxRows, class F>
 void for_each_row_tile(std::size_t batch, F&& f) noexcept {
     const std::size_t rest = batch % MaxRows;
@@ -267,6 +267,9 @@ inline void input_block(const float* w, const float* dy, float* dx, std::size_t 
 }  // namespace dense_tiles
 
 /// y[b][j] = bias[j] + sum_k x[b][k] * w[k][j]
+// Limitation: a batch of one has one chain of dependent FMAs per output vector, because the sum
+// over k must stay in order. Layers only one or two vectors wide therefore reach about a quarter
+// of the FMA peak at batch 1 (measured with bench/dense_bench.cpp on AVX2).
 template <std::size_t In, std::size_t InStride, std::size_t OutStride>
 void dense_forward(const float* w, const float* bias, const float* x, float* y, std::size_t batch) noexcept {
     constexpr std::size_t max_rows = dense_tiling::tile_rows(OutStride / simd::width);
@@ -280,6 +283,9 @@ void dense_forward(const float* w, const float* bias, const float* x, float* y, 
 }
 
 /// dx[b][k] = sum_j dy[b][j] * w[k][j] for k < In, and 0 on the padding lanes of dx.
+// Limitation: every `width` outputs end with one `reduce_add_each` (9 shuffle and add instructions
+// on AVX2), so layers only one or two output vectors wide reach 30 to 40 % of the FMA peak on AVX2
+// (measured with bench/dense_bench.cpp). Transposing blocks of w in registers would avoid that.
 template <std::size_t In, std::size_t InStride, std::size_t OutStride>
 void dense_backward_input(const float* w, const float* dy, float* dx, std::size_t batch) noexcept {
     constexpr std::size_t W = simd::width;
