@@ -206,7 +206,7 @@ private:
 };
 
 /// Activations of one batch for every layer boundary: boundary 0 is the input, boundary L the
-/// output (logits). Each boundary holds [MaxBatch][stride] floats.
+/// output (logits). Each boundary contains [MaxBatch][stride] floats.
 template <class Model, std::size_t MaxBatch>
 class Workspace {
     static_assert(MaxBatch >= 1, "The batch capacity MaxBatch must be at least 1.");

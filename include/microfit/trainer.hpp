@@ -66,7 +66,7 @@ struct Evaluation {
     ConfusionMatrix<metric_classes> weighted_confusion;  ///< Summed sample weights.
 };
 
-/// What `fit` reports to its callback after each epoch.
+/// Per-epoch figures that `fit` passes to its callback.
 template <std::size_t Classes>
 struct EpochLog {
     std::size_t epoch = 0;          ///< 1-based.
@@ -107,7 +107,7 @@ struct ContinueTraining {
     }
 };
 
-/// Returns 0 when every value of the buffer is finite, NaN otherwise: x * 0 is NaN for inf and NaN.
+/// Returns whether every value of the buffer is finite. It sums x * 0, which is NaN for inf and NaN.
 inline bool all_finite(const float* values, std::size_t n) noexcept {
     simd::Vec acc = simd::broadcast(0.0f);
     for (std::size_t i = 0; i < n; i += simd::width) acc = simd::fma(simd::load(values + i), simd::broadcast(0.0f), acc);
