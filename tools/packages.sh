@@ -29,7 +29,7 @@ require_packages() {
 }
 
 # Packages of the host build: compiler, CMake, the SIMD and test libraries.
-core_packages=(g++ cmake make libxsimd-dev doctest-dev)
+core_packages=(g++ cmake make ninja-build libxsimd-dev doctest-dev)
 # The weight-exchange tools and their PyTorch comparison test.
 python_packages=(python3 python3-numpy python3-torch)
 # Cross compilers and emulators for the ARM targets.

@@ -10,7 +10,7 @@
 #   aarch64    AArch64 with NEON, tests under qemu-aarch64
 #   armv7      armv7-a with NEON and VFPv4, tests under qemu-arm
 #   cortex-m4  Cortex-M4F firmware, tests under qemu-system-arm (MPS2 AN386)
-#   compile    builds only: AVX2 with FMA, AVX-512 and Cortex-M7
+#   compile    builds only: AVX2 with FMA (with the benchmarks), AVX-512 and Cortex-M7
 #   sanitize   AddressSanitizer and UndefinedBehaviorSanitizer over the host suite
 #   fuzz       libFuzzer targets, 60 seconds each
 set -uo pipefail
@@ -93,7 +93,7 @@ stage_host() {
 
 stage_scalar() {
     require_packages "${core_packages[@]}"
-    configure_and_test scalar -DMICROFIT_FORCE_SCALAR=ON -DMICROFIT_BUILD_EXAMPLES=OFF
+    configure_and_test scalar -DMICROFIT_FORCE_SCALAR=ON -DMICROFIT_BUILD_EXAMPLES=OFF -DMICROFIT_TEST_NESTED_PROJECTS=OFF
 }
 
 stage_aarch64() {
@@ -103,7 +103,8 @@ stage_aarch64() {
 
 stage_armv7() {
     require_packages "${core_packages[@]}" "${linux_cross_packages[@]}" "${python_packages[@]}"
-    configure_and_test armv7 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/arm-linux-gnueabihf.cmake"
+    configure_and_test armv7 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/arm-linux-gnueabihf.cmake" \
+        -DMICROFIT_TEST_NESTED_PROJECTS=OFF
 }
 
 stage_cortex-m4() {
@@ -112,8 +113,9 @@ stage_cortex-m4() {
 }
 
 stage_compile() {
-    require_packages "${core_packages[@]}" "${firmware_packages[@]}"
-    build_only avx2 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/x86-64-avx2.cmake" -DMICROFIT_BUILD_TESTS=OFF
+    require_packages "${core_packages[@]}" "${firmware_packages[@]}" libbenchmark-dev libeigen3-dev libopenblas-dev pkg-config
+    build_only avx2 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/x86-64-avx2.cmake" -DMICROFIT_BUILD_TESTS=OFF \
+        -DMICROFIT_BUILD_BENCHMARKS=ON
     build_only avx512 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/x86-64-avx512.cmake" -DMICROFIT_BUILD_TESTS=OFF
     build_only cortex-m7 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/cortex-m7.cmake" -DCMAKE_BUILD_TYPE=MinSizeRel
 }
@@ -122,7 +124,8 @@ stage_sanitize() {
     require_packages "${core_packages[@]}" "${python_packages[@]}"
     configure_and_test sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-        -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DMICROFIT_EXP_SWEEP_STRIDE=7
+        -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DMICROFIT_EXP_SWEEP_STRIDE=7 \
+        -DMICROFIT_TEST_NESTED_PROJECTS=OFF
 }
 
 stage_fuzz() {
