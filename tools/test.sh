@@ -109,7 +109,8 @@ stage_armv7() {
 
 stage_cortex-m4() {
     require_packages "${core_packages[@]}" "${firmware_packages[@]}"
-    configure_and_test cortex-m4 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/cortex-m4.cmake" -DCMAKE_BUILD_TYPE=MinSizeRel
+    configure_and_test cortex-m4 -DCMAKE_TOOLCHAIN_FILE="$root/toolchains/cortex-m4.cmake" -DCMAKE_BUILD_TYPE=MinSizeRel \
+        -DMICROFIT_PORT=mps2-an386
 }
 
 stage_compile() {
