@@ -6,6 +6,7 @@
 // Good Algorithms for Random Number Generation", 2014) and its own conversions.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -52,8 +53,10 @@ public:
     /// Returns a float uniformly distributed in [0, 1) with 24 random bits.
     constexpr float uniform() noexcept { return static_cast<float>(next_u32() >> 8u) * (1.0f / 16777216.0f); }
 
-    /// Returns a float uniformly distributed in [low, high).
-    constexpr float uniform(float low, float high) noexcept { return low + (high - low) * uniform(); }
+    /// Returns a float uniformly distributed in [low, high). The product and sum are one explicit
+    /// fused multiply-add, so targets with and without FMA instructions round alike and a seed
+    /// gives the same values everywhere (a compiler would otherwise fuse them only on FMA targets).
+    float uniform(float low, float high) noexcept { return std::fma(high - low, uniform(), low); }
 
 private:
     std::uint64_t state_ = 0;
