@@ -1,9 +1,8 @@
 // Startup code of the MPS2 AN386 port: the vector table, the reset handler and the fault handlers.
 //
 // Reset order: enable the FPU, copy .data, zero .bss, paint the stack, open the semihosting
-// console, run static constructors, call main with the semihosting command line, check the stack,
-// then exit with main's status through newlib's exit(), which flushes stdio and ends QEMU with
-// that status.
+// console, run static constructors and call main with the semihosting command line. After main
+// returns, the stack is checked and newlib's exit() flushes stdio and ends QEMU with main's status.
 
 #include <cerrno>
 #include <cstddef>
@@ -44,7 +43,7 @@ namespace {
 
 constexpr std::uint32_t stack_paint = 0xDEADBEEFu;
 
-/// Words at the bottom of the stack that must still hold the paint when main returns.
+/// Words at the bottom of the stack that must still contain the paint when main returns.
 constexpr std::size_t stack_guard_words = 16;
 
 /// Maximum number of arguments taken from the semihosting command line.
@@ -191,9 +190,9 @@ std::size_t mps2_an386::stack_bytes_used() noexcept {
     return static_cast<std::size_t>(__stack_top__ - p) * sizeof(std::uint32_t);
 }
 
-// Vector table of the Cortex-M4: the initial stack pointer, the reset handler, then 14 system
-// exceptions and the 32 external interrupts of the AN386 image. Programs here use no interrupts,
-// so every entry but reset goes to the fault report.
+// Vector table: the initial stack pointer, the reset handler, then 14 system exceptions and the 32
+// external interrupts of the AN386 image. Programs here enable no interrupts, so every entry but
+// reset goes to the fault report. AN500 has more interrupts, which stay disabled.
 namespace {
 
 using Handler = void (*)();

@@ -24,7 +24,9 @@ set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
 # Separate sections let the board's link step (--gc-sections) drop unused functions and data.
-set(common_flags "${MICROFIT_TARGET_FLAGS} -mthumb -ffunction-sections -fdata-sections")
+# -Wno-psabi silences GCC's note that the passing of some libstdc++ types changed in GCC 7.1, which
+# matters only when linking with code built by GCC 6 or older.
+set(common_flags "${MICROFIT_TARGET_FLAGS} -mthumb -ffunction-sections -fdata-sections -Wno-psabi")
 set(CMAKE_C_FLAGS_INIT "${common_flags}")
 set(CMAKE_CXX_FLAGS_INIT "${common_flags} -fno-exceptions -fno-rtti")
 set(CMAKE_ASM_FLAGS_INIT "${common_flags}")
