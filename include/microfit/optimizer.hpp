@@ -70,7 +70,7 @@ struct Sgd {
     }
 };
 
-/// Where Adam adds epsilon. The two published conventions give different steps when epsilon is
+/// Placement of Adam's epsilon. The two published conventions give different steps when epsilon is
 /// not negligible against sqrt(v).
 enum class AdamEpsilon : std::uint8_t {
     /// PyTorch (torch.optim.Adam) and Algorithm 1 of Kingma and Ba (2015):

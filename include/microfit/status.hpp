@@ -78,11 +78,11 @@ constexpr const char* status_name(StatusCode code) noexcept {
     return "unknown";
 }
 
-/// Where the data came from when a status names a row: the training set, the validation set, or
+/// Origin of the data when a status names a row: the training set, the validation set, or
 /// neither (an option or a buffer).
 enum class DataRole : std::uint8_t { none, training, validation };
 
-/// Result of a checked operation. `ok()` is true on success; otherwise `code` says what failed and
+/// Result of a checked operation. `ok()` is true on success; otherwise `code` names what failed and
 /// the other fields hold the numbers that `format` puts into the message. Which fields are set
 /// depends on the code; unset fields are 0.
 class [[nodiscard]] Status {

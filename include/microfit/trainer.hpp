@@ -383,7 +383,7 @@ private:
         }
     }
 
-    /// One optimizer step on the batch `indices_[0..n)`. Returns false, and changes nothing, when
+    /// Takes one optimizer step on the batch `indices_[0..n)`. Returns false, and changes nothing, when
     /// the loss or a gradient is not finite.
     bool train_step(const Dataset& data, std::size_t n, const FitOptions& options, float& batch_loss) noexcept {
         gather(data, n);

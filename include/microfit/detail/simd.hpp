@@ -1,7 +1,7 @@
 // The SIMD layer: every hand-vectorized loop in microfit is written against `Vec`.
 //
 // On targets with SSE2, AVX, AVX-512 or NEON, `Vec` is an xsimd batch of floats for the widest
-// instruction set the compiler was told to use. On targets without SIMD (Cortex-M) or when
+// instruction set the compiler targets. On targets without SIMD (Cortex-M) or when
 // MICROFIT_FORCE_SCALAR is defined, `Vec` is one float in a struct with the same operations, so
 // the kernels compile unchanged and xsimd is not included at all.
 //
