@@ -34,6 +34,7 @@ core_packages=(g++ cmake make ninja-build libxsimd-dev doctest-dev)
 python_packages=(python3 python3-numpy python3-torch)
 # Cross compilers and emulators for the ARM targets.
 linux_cross_packages=(g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user)
-firmware_packages=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi qemu-system-arm)
+# Bare-metal compiler, newlib and the board emulator; python3 for the firmware size report.
+firmware_packages=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi qemu-system-arm python3)
 # Sanitizers and fuzzers.
 clang_packages=(clang libclang-rt-14-dev)
