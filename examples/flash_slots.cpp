@@ -19,7 +19,9 @@
 // every byte position of two commits and checks after each that a reboot finds the last good
 // parameters. It exits with 1 if one is ever lost.
 //
-// The slot code uses no heap and no exceptions; only the checks at the end use printf.
+// The slot code uses no heap and no exceptions. Only the checks use printf, with integers and
+// without C99 length modifiers such as %zu, which newlib's printf lacks, so the program also runs
+// as Cortex-M firmware with the heap trap linked.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -116,7 +118,7 @@ bool read_slot(const SimulatedFlash& flash, std::size_t s, Model& scratch, std::
 }
 
 ValidSlot find_current_slot(const SimulatedFlash& flash) noexcept {
-    static Model scratch;
+    Model scratch;
     ValidSlot best;
     for (std::size_t s = 0; s < 2; ++s) {
         std::uint32_t sequence = 0;
@@ -153,7 +155,7 @@ bool commit(SimulatedFlash& flash, const Model& model) noexcept {
     if (!flash.erase(target)) return false;
     if (!flash.program(target, slot_header_bytes, record, sizeof record)) return false;
 
-    static Model scratch;
+    Model scratch;
     if (!microfit::load_parameters(scratch, flash.sector(target) + slot_header_bytes, sector_bytes - slot_header_bytes)
              .ok()) {
         return false;
@@ -175,7 +177,7 @@ void train(Model& model, std::uint64_t seed) noexcept {
         for (std::size_t c = 0; c < 4; ++c) features[r * 4 + c] = static_cast<float>((r * 7 + c * 3) % 11) / 5.0f - 1.0f;
         labels[r] = static_cast<std::int32_t>(r % 3);
     }
-    static microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Adam, 8> trainer(model);
+    microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Adam, 8> trainer(model);
     microfit::FitOptions options;
     options.epochs = 3;
     options.batch_size = 8;
@@ -209,20 +211,22 @@ bool check_every_power_cut(const SimulatedFlash& flash, const Model& current, co
         const bool committed = commit(trial, next);
         trial.cut_power_after(-1);  // power back on for the reboot
 
-        static Model booted;
-        booted.initialize(12345);  // anything that is neither `current` nor `next`
+        Model booted(12345);  // anything that is neither `current` nor `next`
         if (!boot(trial, booted)) {
-            std::printf("%s: after a power cut at byte operation %zu no slot is valid\n", name, cut);
+            std::printf("%s: after a power cut at byte operation %lu no slot is valid\n", name,
+                        static_cast<unsigned long>(cut));
             return false;
         }
         const bool is_old = same_parameters(booted, current);
         const bool is_new = same_parameters(booted, next);
         if (!is_old && !is_new) {
-            std::printf("%s: after a power cut at byte operation %zu the parameters are neither old nor new\n", name, cut);
+            std::printf("%s: after a power cut at byte operation %lu the parameters are neither old nor new\n", name,
+                        static_cast<unsigned long>(cut));
             return false;
         }
         if (cut <= header_start && !is_old) {
-            std::printf("%s: a power cut at byte operation %zu, before the commit, gave the new parameters\n", name, cut);
+            std::printf("%s: a power cut at byte operation %lu, before the commit, gave the new parameters\n", name,
+                        static_cast<unsigned long>(cut));
             return false;
         }
         if (committed && !is_new) {
@@ -232,17 +236,20 @@ bool check_every_power_cut(const SimulatedFlash& flash, const Model& current, co
         kept_old += is_old ? 1 : 0;
         got_new += is_new ? 1 : 0;
     }
-    std::printf("%s: %zu power cut positions (%zu byte operations), old parameters after %zu, new after %zu, "
+    std::printf("%s: %lu power cut positions (%lu byte operations), old parameters after %lu, new after %lu, "
                 "none lost\n",
-                name, total + 1, total, kept_old, got_new);
+                name, static_cast<unsigned long>(total + 1), static_cast<unsigned long>(total),
+                static_cast<unsigned long>(kept_old), static_cast<unsigned long>(got_new));
     return true;
 }
 
 }  // namespace
 
 int main() {
-    static SimulatedFlash flash;
-    static Model model(1);
+    // Unbuffered, stdout needs no heap for a stream buffer (newlib allocates one on first use).
+    std::setvbuf(stdout, nullptr, _IONBF, 0);
+    SimulatedFlash flash;
+    Model model(1);
 
     // A new device: both slots erased, so boot finds nothing and keeps the initial parameters.
     if (boot(flash, model)) {
@@ -252,8 +259,7 @@ int main() {
 
     // Generation 1 goes to slot 0 without power cuts.
     train(model, 1);
-    static Model generation1;
-    generation1 = model;
+    const Model generation1 = model;
     if (!commit(flash, generation1)) {
         std::printf("the first commit failed\n");
         return 1;
@@ -262,18 +268,16 @@ int main() {
     // Generation 2 goes to slot 1 and generation 3 back to slot 0, each with a power cut at every
     // byte position.
     train(model, 2);
-    static Model generation2;
-    generation2 = model;
+    const Model generation2 = model;
     if (!check_every_power_cut(flash, generation1, generation2, "commit to slot 1")) return 1;
     if (!commit(flash, generation2)) return 1;
 
     train(model, 3);
-    static Model generation3;
-    generation3 = model;
+    const Model generation3 = model;
     if (!check_every_power_cut(flash, generation2, generation3, "commit to slot 0")) return 1;
     if (!commit(flash, generation3)) return 1;
 
-    static Model booted;
+    Model booted;
     if (!boot(flash, booted) || !same_parameters(booted, generation3)) {
         std::printf("the last commit is not what boot loads\n");
         return 1;
