@@ -382,3 +382,27 @@ TEST_CASE("fast_exp treats every lane on its own") {
         }
     }
 }
+
+TEST_CASE("round_to_nearest matches nearbyint, ties to even") {
+    // The scalar path rounds by adding 2^23 instead of calling nearbyintf; every SIMD path rounds
+    // with an instruction. All must agree with std::nearbyint bit for bit, signed zeros included.
+    const float cases[] = {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 0.49999997f, -0.49999997f,
+                           0x1p22f + 0.5f, -(0x1p22f + 0.5f), 0x1p23f - 0.5f, 0x1p23f, 0x1p23f + 1.0f, 1e30f,
+                           -1e30f, 1e-40f, -1e-40f, std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity()};
+    for (const float x : cases) {
+        CAPTURE(x);
+        CHECK(bits_of(evaluate(simd::round_to_nearest, x)) == bits_of(std::nearbyint(x)));
+    }
+
+    int mismatches = 0;
+    for (std::uint32_t bits = 0; bits < 0x4b800000u; bits += 997u) {  // up to 2^24, both signs
+        for (const std::uint32_t sign : {0u, 0x80000000u}) {
+            const std::uint32_t pattern = bits | sign;
+            float x;
+            std::memcpy(&x, &pattern, sizeof x);
+            if (bits_of(evaluate(simd::round_to_nearest, x)) != bits_of(std::nearbyint(x))) ++mismatches;
+        }
+    }
+    CHECK(mismatches == 0);
+}

@@ -268,7 +268,20 @@ inline Vec from_bits(IntVec v) noexcept {
     return r;
 }
 
-inline Vec round_to_nearest(Vec v) noexcept { return {std::nearbyint(v.value)}; }
+/// Rounds to the nearest integer, ties to even, as std::nearbyint does in the default rounding
+/// mode. FPUs without a rounding instruction (Cortex-M4) would call libm's nearbyintf, so the sum
+/// with 2^23, whose float spacing is 1, rounds instead; larger magnitudes are integers already.
+inline Vec round_to_nearest(Vec v) noexcept {
+#if defined(__FAST_MATH__)
+    // -ffast-math may fold (m + 2^23) - 2^23 to m.
+    return {std::nearbyint(v.value)};
+#else
+    const float magnitude = std::fabs(v.value);
+    if (!(magnitude < 0x1p23f)) return v;  // integral already, infinite or NaN
+    const float rounded = (magnitude + 0x1p23f) - 0x1p23f;
+    return {std::copysign(rounded, v.value)};
+#endif
+}
 /// Truncates toward zero. NaN and values outside the int32 range give INT32_MIN, as x86's
 /// CVTTPS2DQ does, because a cast of those values is undefined behaviour.
 inline IntVec to_int(Vec v) noexcept {
