@@ -178,6 +178,15 @@ inline Vec lane_indices() noexcept {
 
 #else  // scalar path
 
+// The scalar operations are one or two instructions each. At -Os GCC 12 keeps some of them, fma
+// among them, as out-of-line functions, and every multiply-add then costs a call and three
+// register moves, which makes the code both larger and several times slower.
+#if defined(__GNUC__)
+#define MICROFIT_SCALAR_INLINE inline __attribute__((always_inline))
+#else
+#define MICROFIT_SCALAR_INLINE inline
+#endif
+
 /// One float with the operations of an xsimd batch, for targets without SIMD.
 struct Vec {
     float value;
@@ -198,50 +207,50 @@ inline constexpr std::size_t width = 1;
 // NOTE: an estimate; the kernel tiles it implies were not measured on a Cortex-M.
 inline constexpr std::size_t registers = 16;
 
-inline Vec load(const float* p) noexcept { return {*p}; }
-inline Vec load_unaligned(const float* p) noexcept { return {*p}; }
-inline void store(float* p, Vec v) noexcept { *p = v.value; }
-inline void store_unaligned(float* p, Vec v) noexcept { *p = v.value; }
-inline Vec broadcast(float x) noexcept { return {x}; }
-inline IntVec broadcast_int(std::int32_t x) noexcept { return {x}; }
+MICROFIT_SCALAR_INLINE Vec load(const float* p) noexcept { return {*p}; }
+MICROFIT_SCALAR_INLINE Vec load_unaligned(const float* p) noexcept { return {*p}; }
+MICROFIT_SCALAR_INLINE void store(float* p, Vec v) noexcept { *p = v.value; }
+MICROFIT_SCALAR_INLINE void store_unaligned(float* p, Vec v) noexcept { *p = v.value; }
+MICROFIT_SCALAR_INLINE Vec broadcast(float x) noexcept { return {x}; }
+MICROFIT_SCALAR_INLINE IntVec broadcast_int(std::int32_t x) noexcept { return {x}; }
 
-inline Vec operator+(Vec a, Vec b) noexcept { return {a.value + b.value}; }
-inline Vec operator-(Vec a, Vec b) noexcept { return {a.value - b.value}; }
-inline Vec operator*(Vec a, Vec b) noexcept { return {a.value * b.value}; }
-inline Vec operator/(Vec a, Vec b) noexcept { return {a.value / b.value}; }
-inline Vec operator-(Vec a) noexcept { return {-a.value}; }
-inline Vec& operator+=(Vec& a, Vec b) noexcept { a.value += b.value; return a; }
-inline Vec& operator-=(Vec& a, Vec b) noexcept { a.value -= b.value; return a; }
-inline Vec& operator*=(Vec& a, Vec b) noexcept { a.value *= b.value; return a; }
-inline Mask operator>(Vec a, Vec b) noexcept { return {a.value > b.value}; }
-inline Mask operator<(Vec a, Vec b) noexcept { return {a.value < b.value}; }
-inline Mask operator>=(Vec a, Vec b) noexcept { return {a.value >= b.value}; }
-inline Mask operator<=(Vec a, Vec b) noexcept { return {a.value <= b.value}; }
-inline Mask operator!=(Vec a, Vec b) noexcept { return {a.value != b.value}; }
-inline Mask operator==(Vec a, Vec b) noexcept { return {a.value == b.value}; }
-inline Mask operator&&(Mask a, Mask b) noexcept { return {a.value && b.value}; }
-inline Mask operator||(Mask a, Mask b) noexcept { return {a.value || b.value}; }
+MICROFIT_SCALAR_INLINE Vec operator+(Vec a, Vec b) noexcept { return {a.value + b.value}; }
+MICROFIT_SCALAR_INLINE Vec operator-(Vec a, Vec b) noexcept { return {a.value - b.value}; }
+MICROFIT_SCALAR_INLINE Vec operator*(Vec a, Vec b) noexcept { return {a.value * b.value}; }
+MICROFIT_SCALAR_INLINE Vec operator/(Vec a, Vec b) noexcept { return {a.value / b.value}; }
+MICROFIT_SCALAR_INLINE Vec operator-(Vec a) noexcept { return {-a.value}; }
+MICROFIT_SCALAR_INLINE Vec& operator+=(Vec& a, Vec b) noexcept { a.value += b.value; return a; }
+MICROFIT_SCALAR_INLINE Vec& operator-=(Vec& a, Vec b) noexcept { a.value -= b.value; return a; }
+MICROFIT_SCALAR_INLINE Vec& operator*=(Vec& a, Vec b) noexcept { a.value *= b.value; return a; }
+MICROFIT_SCALAR_INLINE Mask operator>(Vec a, Vec b) noexcept { return {a.value > b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator<(Vec a, Vec b) noexcept { return {a.value < b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator>=(Vec a, Vec b) noexcept { return {a.value >= b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator<=(Vec a, Vec b) noexcept { return {a.value <= b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator!=(Vec a, Vec b) noexcept { return {a.value != b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator==(Vec a, Vec b) noexcept { return {a.value == b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator&&(Mask a, Mask b) noexcept { return {a.value && b.value}; }
+MICROFIT_SCALAR_INLINE Mask operator||(Mask a, Mask b) noexcept { return {a.value || b.value}; }
 
 /// Adds and subtracts modulo 2^32, as SIMD lanes do, where int32 overflow would be undefined
 /// behaviour. detail::fast_exp adds garbage exponents in lanes that it replaces afterwards.
-inline IntVec operator+(IntVec a, IntVec b) noexcept {
+MICROFIT_SCALAR_INLINE IntVec operator+(IntVec a, IntVec b) noexcept {
     return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) + static_cast<std::uint32_t>(b.value))};
 }
-inline IntVec operator-(IntVec a, IntVec b) noexcept {
+MICROFIT_SCALAR_INLINE IntVec operator-(IntVec a, IntVec b) noexcept {
     return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) - static_cast<std::uint32_t>(b.value))};
 }
-inline IntVec operator<<(IntVec a, int shift) noexcept {
+MICROFIT_SCALAR_INLINE IntVec operator<<(IntVec a, int shift) noexcept {
     return {static_cast<std::int32_t>(static_cast<std::uint32_t>(a.value) << shift)};
 }
 /// Shifts right with sign extension, as xsimd does for signed lanes. Written without shifting a
 /// negative value, whose result C++17 leaves to the implementation.
-inline IntVec operator>>(IntVec a, int shift) noexcept {
+MICROFIT_SCALAR_INLINE IntVec operator>>(IntVec a, int shift) noexcept {
     return {a.value >= 0 ? a.value >> shift : ~(~a.value >> shift)};
 }
 
 /// Returns a * b + c with one rounding when the target has a hardware FMA (Cortex-M4F and M7
 /// have VFMA.F32), and as a product and a sum otherwise, matching the xsimd path.
-inline Vec fma(Vec a, Vec b, Vec c) noexcept {
+MICROFIT_SCALAR_INLINE Vec fma(Vec a, Vec b, Vec c) noexcept {
 #if defined(__FP_FAST_FMAF) || defined(__ARM_FEATURE_FMA)
     return {std::fma(a.value, b.value, c.value)};
 #else
@@ -249,20 +258,20 @@ inline Vec fma(Vec a, Vec b, Vec c) noexcept {
 #endif
 }
 /// Returns b when either operand is NaN, as x86's MAXPS and MINPS do.
-inline Vec max(Vec a, Vec b) noexcept { return {a.value > b.value ? a.value : b.value}; }
-inline Vec min(Vec a, Vec b) noexcept { return {a.value < b.value ? a.value : b.value}; }
-inline Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return m.value ? if_true : if_false; }
-inline float reduce_add(Vec v) noexcept { return v.value; }
-inline Vec reduce_add_each(const Vec* rows) noexcept { return rows[0]; }
-inline float reduce_max(Vec v) noexcept { return v.value; }
+MICROFIT_SCALAR_INLINE Vec max(Vec a, Vec b) noexcept { return {a.value > b.value ? a.value : b.value}; }
+MICROFIT_SCALAR_INLINE Vec min(Vec a, Vec b) noexcept { return {a.value < b.value ? a.value : b.value}; }
+MICROFIT_SCALAR_INLINE Vec select(Mask m, Vec if_true, Vec if_false) noexcept { return m.value ? if_true : if_false; }
+MICROFIT_SCALAR_INLINE float reduce_add(Vec v) noexcept { return v.value; }
+MICROFIT_SCALAR_INLINE Vec reduce_add_each(const Vec* rows) noexcept { return rows[0]; }
+MICROFIT_SCALAR_INLINE float reduce_max(Vec v) noexcept { return v.value; }
 
-inline IntVec bits_of(Vec v) noexcept {
+MICROFIT_SCALAR_INLINE IntVec bits_of(Vec v) noexcept {
     IntVec r;
     std::memcpy(&r.value, &v.value, sizeof(float));
     return r;
 }
 
-inline Vec from_bits(IntVec v) noexcept {
+MICROFIT_SCALAR_INLINE Vec from_bits(IntVec v) noexcept {
     Vec r;
     std::memcpy(&r.value, &v.value, sizeof(float));
     return r;
@@ -271,7 +280,7 @@ inline Vec from_bits(IntVec v) noexcept {
 /// Rounds to the nearest integer, ties to even, as std::nearbyint does in the default rounding
 /// mode. FPUs without a rounding instruction (Cortex-M4) would call libm's nearbyintf, so the sum
 /// with 2^23, whose float spacing is 1, rounds instead; larger magnitudes are integers already.
-inline Vec round_to_nearest(Vec v) noexcept {
+MICROFIT_SCALAR_INLINE Vec round_to_nearest(Vec v) noexcept {
 #if defined(__FAST_MATH__)
     // -ffast-math may fold (m + 2^23) - 2^23 to m.
     return {std::nearbyint(v.value)};
