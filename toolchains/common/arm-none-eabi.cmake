@@ -26,7 +26,9 @@ set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 # Separate sections let the board's link step (--gc-sections) drop unused functions and data.
 # -Wno-psabi silences GCC's note that the passing of some libstdc++ types changed in GCC 7.1, which
 # matters only when linking with code built by GCC 6 or older.
-set(common_flags "${MICROFIT_TARGET_FLAGS} -mthumb -ffunction-sections -fdata-sections -Wno-psabi")
+# Cortex-M runs Thumb code only, so -mthumb belongs to the instruction-set flags.
+string(APPEND MICROFIT_TARGET_FLAGS " -mthumb")
+set(common_flags "${MICROFIT_TARGET_FLAGS} -ffunction-sections -fdata-sections -Wno-psabi")
 set(CMAKE_C_FLAGS_INIT "${common_flags}")
 set(CMAKE_CXX_FLAGS_INIT "${common_flags} -fno-exceptions -fno-rtti")
 set(CMAKE_ASM_FLAGS_INIT "${common_flags}")
