@@ -1,9 +1,10 @@
-// Counts the instructions that a Cortex-M4 executes for inference and for one training step of the
+// Counts the instructions that a Cortex-M core executes for inference and for one training step of the
 // demo's 30-16-2 model, under QEMU with -icount shift=0 (one instruction per virtual nanosecond).
 // SysTick runs from the virtual clock, so its ticks count instructions; a calibration loop of
 // known length gives the instructions per tick. The counts are exact and repeatable, but they
-// are not cycles: on a real Cortex-M4 a float multiply-add takes 3 cycles, a load 2, and flash
-// wait states add more, so expect 1.5 to 3 cycles per instruction.
+// are not cycles. The Cortex-M4 Technical Reference Manual gives VFMA.F32 3 cycles and a single
+// VLDR 2, and flash wait states add more. A real device therefore takes more cycles than
+// instructions (an estimate: 1.5 to 2.5 per instruction for these kernels).
 #include <cstddef>
 #include <cstdint>
 #include <stdio.h>  // iprintf, setvbuf
@@ -13,11 +14,13 @@
 #ifndef MICROFIT_OPTIMIZATION
 #define MICROFIT_OPTIMIZATION "optimization unknown"
 #endif
+#ifndef MICROFIT_PROCESSOR
+#define MICROFIT_PROCESSOR "Cortex-M"
+#endif
 
 namespace {
 
-// SysTick, the 24-bit down-counter that every ARMv7-M core has (Armv7-M Architecture Reference
-// Manual, B3.3).
+// SysTick, the 24-bit down-counter that every ARMv7-M core has.
 volatile std::uint32_t& systick_control = *reinterpret_cast<volatile std::uint32_t*>(0xE000E010);
 volatile std::uint32_t& systick_reload = *reinterpret_cast<volatile std::uint32_t*>(0xE000E014);
 volatile std::uint32_t& systick_current = *reinterpret_cast<volatile std::uint32_t*>(0xE000E018);
@@ -26,8 +29,8 @@ constexpr std::uint32_t systick_processor_clock = 1u << 2;
 constexpr std::uint32_t systick_wrapped = 1u << 16;
 constexpr std::uint32_t systick_mask = 0x00FFFFFFu;
 
-/// Ticks between `start` and now; `wrapped` tells whether the counter passed 0 in between, which
-/// makes the count meaningless.
+/// An interval in SysTick ticks. end() returns false when the counter passed 0 after begin(),
+/// which makes the count meaningless.
 struct Interval {
     std::uint32_t start = 0;
 
@@ -103,7 +106,7 @@ int main() {
     instructions_per_tick = 2.0 * calibration_iterations / ticks;
     iprintf("calibration: %lu ticks for %lu instructions\n\n", static_cast<unsigned long>(ticks),
             static_cast<unsigned long>(2 * calibration_iterations));
-    iprintf("%-44s %9s %11s\n", "Cortex-M4, model 30-16-2, " MICROFIT_OPTIMIZATION, "instr.", "per MAC");
+    iprintf("%-44s %9s %11s\n", MICROFIT_PROCESSOR ", model 30-16-2, " MICROFIT_OPTIMIZATION, "instr.", "per MAC");
 
     constexpr std::uint32_t repeats = 200;
     interval.begin();
