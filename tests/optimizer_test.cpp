@@ -219,3 +219,19 @@ TEST_CASE("adam bias corrections match std::pow and std::sqrt") {
     CHECK(microfit::detail::power(0.5, 10) == 0x1p-10);
     CHECK(microfit::detail::square_root(0.25) == 0.5);
 }
+
+TEST_CASE("adam step count saturates instead of wrapping to 0") {
+    // A checkpoint can carry any step count. At 2^32 - 1 the next step must not wrap to 0, where
+    // the bias corrections 1 - beta^0 would divide by 0.
+    microfit::Adam adam;
+    microfit::Adam::State<parameter_floats> state;
+    state.steps = UINT32_MAX;
+    Buffers b;
+    b.parameters[0] = 1.0f;
+    b.gradients[0] = 0.5f;
+    adam.step(b.parameters, b.gradients, state);
+    CHECK(state.steps == UINT32_MAX);
+    // m = 0.05, v = 0.00025 and both corrections are 1: p = 1 - 0.001 * 0.05 / (sqrt(0.00025) + 1e-8).
+    const double expected = 1.0 - 0.001 * 0.05 / (std::sqrt(0.00025) + 1e-8);
+    CHECK(b.parameters[0] == relative(expected));
+}

@@ -149,7 +149,10 @@ struct Adam {
     void step(float* parameters, const float* gradients, State<N>& state) const noexcept {
         using detail::simd::Vec;
         namespace simd = detail::simd;
-        ++state.steps;
+        // The count saturates instead of wrapping to 0, where the corrections would divide by 0.
+        // At 2^32 - 1 steps both corrections are already 1 in double for every float beta below
+        // 1 (beta^t is at most e^-256 there), so the saturated count changes nothing.
+        if (state.steps != UINT32_MAX) ++state.steps;
         // The bias corrections are formed in double: b^t for large t loses digits in float.
         const double correction1 = 1.0 - detail::power(static_cast<double>(beta1), state.steps);
         const double correction2 = 1.0 - detail::power(static_cast<double>(beta2), state.steps);
