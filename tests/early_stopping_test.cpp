@@ -153,6 +153,35 @@ TEST_CASE("early stopping on the validation loss needs a validation set") {
     CHECK(stopping.status().ok());
 }
 
+TEST_CASE("fit with early stopping rejects a missing validation set") {
+    using Line = Sequential<Dense<1, 1>>;
+    Line model(1);
+    const Line before = model;
+    Trainer<Line, MeanSquaredError, Sgd, 4> trainer(model);
+    const float x[4] = {-1.0f, -0.5f, 0.5f, 1.0f};
+    const float y[4] = {-2.0f, -1.0f, 1.0f, 2.0f};
+    FitOptions options;
+    options.epochs = 5;
+    options.batch_size = 4;
+
+    EarlyStopping<Line> stopping(model, 2);
+    const Status s = trainer.fit(regression_data(x, y, 4, 1, 1), options, nullptr, stopping);
+    CHECK(s.code == StatusCode::missing_data);
+    char buffer[128];
+    s.format(buffer, sizeof buffer);
+    CHECK(std::string(buffer) ==
+          "validation data (EarlyStopping monitors the validation loss) is a null pointer but is required");
+    CHECK(trainer.summary().epochs_completed == 0);
+    CHECK(trainer.optimizer_state().steps == 0);
+    CHECK(std::memcmp(model.parameters(), before.parameters(), Line::parameter_bytes) == 0);
+    CHECK(stopping.stopped_epoch() == 0);
+
+    // Monitoring the training loss needs no validation set.
+    EarlyStopping<Line> on_training_loss(model, 2, 0.0f, true, Monitor::training_loss);
+    CHECK(trainer.fit(regression_data(x, y, 4, 1, 1), options, nullptr, on_training_loss).ok());
+    CHECK(trainer.summary().epochs_completed == 5);
+}
+
 TEST_CASE("early stopping memory is the parameter copy and a few fields") {
     CHECK(sizeof(EarlyStopping<Model>) >= Model::parameter_bytes);
     CHECK(sizeof(EarlyStopping<Model>) <= Model::parameter_bytes + 64);

@@ -399,8 +399,10 @@ TEST_CASE("every single-bit flip of a parameter record is rejected") {
             } else if (byte < 8) {
                 CHECK(s.code == StatusCode::unsupported_version);
             } else if (byte >= 16 && byte < 20) {
-                // A larger payload size runs past the buffer, and a smaller one moves the CRC.
-                CHECK((s.code == StatusCode::storage_too_small || s.code == StatusCode::checksum_mismatch));
+                // A larger payload size runs past the buffer and is not the model's, and a smaller
+                // one moves the CRC.
+                const bool larger = (flipped[byte] & (1u << bit)) != 0;
+                CHECK(s.code == (larger ? StatusCode::size_mismatch : StatusCode::checksum_mismatch));
             } else {
                 CHECK(s.code == StatusCode::checksum_mismatch);
             }
@@ -548,6 +550,46 @@ TEST_CASE("payload size that disagrees with the model is rejected") {
     CHECK(same_bytes(loaded.parameters(), before.parameters(), Model::parameter_bytes));
 }
 
+TEST_CASE("corrupt payload size field is not a short buffer") {
+    Model saved(11);
+    std::vector<std::uint8_t> record(storage_bytes<Model>());
+    CHECK(save_parameters(saved, record.data(), record.size()).ok());
+    Model loaded(12);
+    const Model before = loaded;
+
+    // Bit 20 of the payload size: 144 becomes 1048720, far past the 168-byte buffer.
+    std::vector<std::uint8_t> corrupt = record;
+    corrupt[18] = static_cast<std::uint8_t>(corrupt[18] ^ 0x10);
+    Status s = load_parameters(loaded, corrupt.data(), corrupt.size());
+    CHECK(s.code == StatusCode::size_mismatch);
+    CHECK(message(s) == "parameter record payload is 1048720 bytes but 144 were expected");
+    CHECK(same_bytes(loaded.parameters(), before.parameters(), Model::parameter_bytes));
+
+    // Without a model a short buffer and a corrupt size field look alike.
+    RecordInfo info;
+    s = inspect_record(corrupt.data(), corrupt.size(), info);
+    CHECK(s.code == StatusCode::storage_too_small);
+    CHECK(message(s) == "buffer has 168 bytes but the record needs 1048744");
+
+    // A record that is cut short still reports the short buffer, with the size it needs.
+    s = load_parameters(loaded, record.data(), record.size() - 1);
+    CHECK(s.code == StatusCode::storage_too_small);
+    CHECK(message(s) == "buffer has 167 bytes but the record needs 168");
+    CHECK(same_bytes(loaded.parameters(), before.parameters(), Model::parameter_bytes));
+
+    // A checkpoint's size field is checked against the checkpoint size of the model.
+    AdamTrainer trainer(saved);
+    std::vector<std::uint8_t> checkpoint(storage_bytes<Model, Adam>());
+    CHECK(save_checkpoint(trainer, checkpoint.data(), checkpoint.size()).ok());
+    checkpoint[17] = static_cast<std::uint8_t>(checkpoint[17] ^ 0x40);
+    AdamTrainer target(loaded);
+    const Snapshot untouched = snapshot(target);
+    s = load_checkpoint(target, checkpoint.data(), checkpoint.size());
+    CHECK(s.code == StatusCode::size_mismatch);
+    CHECK(message(s) == "parameter record payload is 16820 bytes but 436 were expected");
+    CHECK(unchanged(target, untouched));
+}
+
 TEST_CASE("undefined flags are rejected") {
     Model saved(11);
     std::vector<std::uint8_t> record(storage_bytes<Model>());
@@ -664,6 +706,35 @@ TEST_CASE("non-finite optimizer state is neither saved nor loaded") {
     CHECK(s.code == StatusCode::non_finite_parameter);
     CHECK(message(s) == "value 36 of the parameter record is nan, but parameters and optimizer state must be finite");
     CHECK(unchanged(target, before));
+}
+
+TEST_CASE("negative Adam second moment is not loaded") {
+    Model model(11);
+    AdamTrainer trainer(model);
+    train_a_little(trainer);
+    std::vector<std::uint8_t> record(storage_bytes<Model, Adam>());
+    CHECK(save_checkpoint(trainer, record.data(), record.size()).ok());
+
+    // v[1] of the record, value 2 * 36 + 1: after the parameters, the step count and m.
+    const float negative = -0.25f;
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &negative, 4);
+    const std::size_t offset = 20 + 4 * 36 + 4 + 4 * 36 + 4;
+    for (int i = 0; i < 4; ++i) record[offset + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>((bits >> (8 * i)) & 0xff);
+    reseal(record);
+
+    Model loaded(12);
+    AdamTrainer target(loaded);
+    train_a_little(target);
+    const Snapshot before = snapshot(target);
+    const Status s = load_checkpoint(target, record.data(), record.size());
+    CHECK(s.code == StatusCode::invalid_optimizer_state);
+    CHECK(s.index == 73);
+    CHECK(message(s) == "value 73 of the parameter record is -0.25, but Adam's second moment v must be at least 0");
+    CHECK(unchanged(target, before));
+
+    // The first moment may be negative, and the parameters alone still load.
+    CHECK(load_parameters(loaded, record.data(), record.size()).ok());
 }
 
 TEST_CASE("null buffers are rejected") {

@@ -308,6 +308,42 @@ TEST_CASE("same seed gives bit-identical parameters") {
     CHECK_FALSE(same_parameters(Model(3), Model(4)));
 }
 
+TEST_CASE("reset trainer fits like a new one") {
+    using Model = Sequential<Dense<4, 8>, Relu, Dense<8, 3>>;
+    using Trainer = microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Adam, 8>;
+    const Samples samples = make_samples(40, 4, 3, 0, 21);
+    const microfit::Dataset data = samples.classification(true);
+    microfit::FitOptions options;
+    options.epochs = 3;
+    options.batch_size = 8;
+    options.seed = 5;
+
+    auto fresh_model = std::make_unique<Model>(1);
+    auto fresh_trainer = std::make_unique<Trainer>(*fresh_model);
+    CHECK(fresh_trainer->fit(data, options).ok());
+
+    // A second fit of a used trainer continues Adam's moments and step count.
+    auto model = std::make_unique<Model>(1);
+    auto trainer = std::make_unique<Trainer>(*model);
+    CHECK(trainer->fit(data, options).ok());
+    model->initialize(1);
+    CHECK(trainer->fit(data, options).ok());
+    CHECK(trainer->optimizer_state().steps == 30);
+    CHECK_FALSE(same_parameters(*model, *fresh_model));
+
+    model->initialize(1);
+    trainer->reset();
+    CHECK(trainer->optimizer_state().steps == 0);
+    CHECK(trainer->summary().epochs_completed == 0);
+    for (std::size_t i = 0; i < Model::parameter_capacity; ++i) {
+        CHECK(trainer->optimizer_state().m[i] == 0.0f);
+        CHECK(trainer->optimizer_state().v[i] == 0.0f);
+    }
+    CHECK(trainer->fit(data, options).ok());
+    CHECK(trainer->optimizer_state().steps == 15);
+    CHECK(same_parameters(*model, *fresh_model));
+}
+
 TEST_CASE("every epoch visits each row exactly once") {
     // Row i has the one-hot feature e_i, and every target is far above every prediction, so the
     // absolute error has gradient -1 / batch size on the output for every row. Each time row i is
@@ -579,7 +615,10 @@ TEST_CASE("a batch with a non-finite loss is skipped and counted") {
     SUBCASE("stop_on_non_finite stops at the first skipped batch") {
         options.stop_on_non_finite = true;
         microfit::History<2, 2> history;
-        CHECK(trainer.fit(data, options, nullptr, history).ok());
+        const microfit::Status s = trainer.fit(data, options, nullptr, history);
+        CHECK(s.code == microfit::StatusCode::training_diverged);
+        CHECK(s.index == 1);
+        CHECK(s.column == 2);
         CHECK(history.count == 1);
         CHECK(trainer.summary().epochs_completed == 1);
         CHECK(trainer.summary().stopped_on_non_finite);

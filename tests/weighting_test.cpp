@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "microfit/microfit.hpp"
@@ -99,6 +100,40 @@ TEST_CASE("balanced class weights follow scikit-learn's formula") {
     }
 }
 
+TEST_CASE("balanced class weights of many classes match a direct sum") {
+    // 40 classes: more than one group of the 16 classes summed per pass.
+    constexpr std::size_t classes = 40;
+    std::vector<std::int32_t> labels;
+    std::vector<float> sample_weight;
+    microfit::Random random(3);
+    for (std::size_t r = 0; r < 500; ++r) {
+        labels.push_back(static_cast<std::int32_t>((r * 7 + r / 3) % classes));
+        sample_weight.push_back(random.uniform(0.1f, 3.0f));
+    }
+    double total = 0.0;
+    double per_class[classes] = {};
+    for (std::size_t r = 0; r < labels.size(); ++r) {
+        total += sample_weight[r];
+        per_class[labels[r]] += sample_weight[r];
+    }
+    float out[classes] = {};
+    CHECK(microfit::balanced_class_weights(labels.data(), sample_weight.data(), labels.size(), classes, out).ok());
+    for (std::size_t c = 0; c < classes; ++c) {
+        CAPTURE(c);
+        CHECK(out[c] == static_cast<float>(total / (static_cast<double>(classes) * per_class[c])));
+    }
+
+    // An empty class in the last group is found before anything is written.
+    for (std::int32_t& label : labels) label = label == 37 ? 36 : label;
+    float untouched[classes];
+    for (float& w : untouched) w = -1.0f;
+    const microfit::Status status =
+        microfit::balanced_class_weights(labels.data(), sample_weight.data(), labels.size(), classes, untouched);
+    CHECK(status.code == microfit::StatusCode::empty_class);
+    CHECK(status.index == 37);
+    for (float w : untouched) CHECK(w == -1.0f);
+}
+
 TEST_CASE("balanced class weights reject bad input and leave the output untouched") {
     float out[3] = {-1.0f, -1.0f, -1.0f};
     const auto untouched = [&] { return out[0] == -1.0f && out[1] == -1.0f && out[2] == -1.0f; };
@@ -116,6 +151,20 @@ TEST_CASE("balanced class weights reject bad input and leave the output untouche
         const microfit::Status status = microfit::balanced_class_weights(labels, sample_weight, 3, 3, out);
         CHECK(status.code == microfit::StatusCode::empty_class);
         CHECK(status.index == 1);
+        CHECK(untouched());
+    }
+    SUBCASE("a class whose weight would overflow float") {
+        // 2e-44 is the subnormal float 1.961818e-44, and 2 / (3 * 1.961818e-44) = 3.4e43.
+        const std::int32_t labels[3] = {0, 1, 2};
+        const float sample_weight[3] = {1.0f, 2e-44f, 1.0f};
+        const microfit::Status status = microfit::balanced_class_weights(labels, sample_weight, 3, 3, out);
+        CHECK(status.code == microfit::StatusCode::empty_class);
+        CHECK(status.index == 1);
+        CHECK(static_cast<double>(status.value) == static_cast<double>(2e-44f));
+        char buffer[128];
+        status.format(buffer, sizeof buffer);
+        CHECK(std::string(buffer) == "class 1 has total weight 1.961818e-44, so its balanced weight 3.398209e43 would "
+                                     "overflow float");
         CHECK(untouched());
     }
     SUBCASE("a label out of range") {

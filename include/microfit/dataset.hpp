@@ -75,7 +75,7 @@ inline Status validate_feature_shape(const float* features, std::size_t rows, st
     if (static_cast<std::uint64_t>(rows) > max_dataset_rows) {
         Status s(StatusCode::invalid_option);
         s.option = "rows";
-        s.value = static_cast<double>(rows);
+        s.value = rows;
         s.expected = "at most 4294967295, because row indices are 32-bit";
         return s;
     }
@@ -86,8 +86,8 @@ inline Status validate_feature_shape(const float* features, std::size_t rows, st
     }
     if (feature_count != input_size) {
         Status s(StatusCode::wrong_feature_count);
-        s.value = static_cast<double>(feature_count);
-        s.limit = static_cast<double>(input_size);
+        s.value = feature_count;
+        s.limit = input_size;
         return s;
     }
     return Status{};
@@ -129,8 +129,8 @@ inline Status validate_dataset(const Dataset& d, std::size_t input_size, std::si
         }
         if (d.target_count != output_size) {
             Status s(StatusCode::wrong_target_count);
-            s.value = static_cast<double>(d.target_count);
-            s.limit = static_cast<double>(output_size);
+            s.value = d.target_count;
+            s.limit = output_size;
             return with_role(s, role);
         }
     }
@@ -152,7 +152,7 @@ inline Status validate_dataset(const Dataset& d, std::size_t input_size, std::si
                 Status s(StatusCode::label_out_of_range);
                 s.index = r;
                 s.value = label;
-                s.limit = static_cast<double>(classes);
+                s.limit = classes;
                 return with_role(s, role);
             }
         } else {
@@ -190,8 +190,8 @@ inline Status validate_class_weights(const ClassWeights& weights, std::size_t cl
     if (weights.empty()) return Status{};
     if (weights.count != classes) {
         Status s(StatusCode::wrong_class_weight_count);
-        s.value = static_cast<double>(weights.count);
-        s.limit = static_cast<double>(classes);
+        s.value = weights.count;
+        s.limit = classes;
         return s;
     }
     for (std::size_t c = 0; c < classes; ++c) {

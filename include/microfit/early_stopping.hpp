@@ -90,14 +90,26 @@ public:
     /// The best parameters (Model::parameter_capacity floats, padding included).
     const float* best_parameters() const noexcept { return best_parameters_; }
     /// missing_data when the validation loss is monitored but `fit` had no validation set, else ok.
-    Status status() const noexcept {
-        if (!missing_validation_) return Status{};
+    Status status() const noexcept { return missing_validation_ ? missing_validation() : Status{}; }
+
+    /// Checks, before training, that `fit` gives this callback what it monitors: returns
+    /// missing_data when it monitors the validation loss and `has_validation` is false. `fit` calls
+    /// it when it receives the EarlyStopping object itself as its callback, and then returns the
+    /// error without training.
+    // Limitation: fit cannot see an EarlyStopping called from inside another callback (a lambda).
+    // Such a callback stops training after the first epoch and only status() reports why, unless
+    // the caller runs check_fit first.
+    Status check_fit(bool has_validation) const noexcept {
+        return monitor_ == Monitor::validation_loss && !has_validation ? missing_validation() : Status{};
+    }
+
+private:
+    static Status missing_validation() noexcept {
         Status s(StatusCode::missing_data);
         s.option = "validation data (EarlyStopping monitors the validation loss)";
         return s;
     }
 
-private:
     Model& model_;
     std::size_t patience_;
     float min_delta_;

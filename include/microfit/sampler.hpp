@@ -29,14 +29,16 @@ public:
             s.option = "labels";
             return s;
         }
-        // A named bound: a literal one makes GCC warn (-Wtype-limits) where size_t has 32 bits.
-        constexpr std::uint64_t max_rows = 0xffffffffu;
-        if (static_cast<std::uint64_t>(rows) > max_rows) {
-            Status s(StatusCode::invalid_option);
-            s.option = "rows";
-            s.value = static_cast<double>(rows);
-            s.expected = "at most 4294967295, because row indices are 32-bit";
-            return s;
+        // Where size_t has 32 bits every count fits, and the comparison would be always false
+        // (GCC's -Wtype-limits), so it is compiled only for wider size_t.
+        if constexpr (sizeof(std::size_t) > sizeof(std::uint32_t)) {
+            if (static_cast<std::uint64_t>(rows) > std::uint64_t{0xffffffffu}) {
+                Status s(StatusCode::invalid_option);
+                s.option = "rows";
+                s.value = rows;
+                s.expected = "at most 4294967295, because row indices are 32-bit";
+                return s;
+            }
         }
         std::uint32_t counts[Classes] = {};
         for (std::size_t r = 0; r < rows; ++r) {

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 
 #include "microfit/config.hpp"
 
@@ -28,7 +30,7 @@ enum class StatusCode : std::uint8_t {
     wrong_class_weight_count,  ///< The class weights have a length other than the number of classes.
     invalid_class_weight,      ///< A class weight is negative, NaN or infinite.
     invalid_batch_size,        ///< The batch size is 0 or above the compile-time capacity.
-    empty_class,               ///< A class has no samples (or zero total weight), so its balanced weight is undefined.
+    empty_class,               ///< A class has no samples, or too little total weight, so its balanced weight is undefined or overflows.
     invalid_option,            ///< A training option is out of its valid range.
     output_too_small,          ///< A caller-supplied output buffer is too small.
     storage_too_small,         ///< A parameter buffer is shorter than the record it must hold.
@@ -42,6 +44,9 @@ enum class StatusCode : std::uint8_t {
     unsupported_flags,         ///< The parameter record has flag bits or an optimizer id this build does not define.
     optimizer_mismatch,        ///< The parameter record holds the state of another optimizer than the trainer's.
     non_finite_parameter,      ///< A parameter or optimizer state value to save or load is NaN or infinite.
+    training_diverged,         ///< Training stopped because its steps or parameters were no longer finite.
+    non_finite_output,         ///< The model's output for a row is NaN or infinite.
+    invalid_optimizer_state,   ///< A stored optimizer state value is finite but impossible (a negative second moment).
 };
 
 /// Short, stable identifier of a status code, such as "label_out_of_range".
@@ -74,6 +79,9 @@ constexpr const char* status_name(StatusCode code) noexcept {
         case StatusCode::unsupported_flags: return "unsupported_flags";
         case StatusCode::optimizer_mismatch: return "optimizer_mismatch";
         case StatusCode::non_finite_parameter: return "non_finite_parameter";
+        case StatusCode::training_diverged: return "training_diverged";
+        case StatusCode::non_finite_output: return "non_finite_output";
+        case StatusCode::invalid_optimizer_state: return "invalid_optimizer_state";
     }
     return "unknown";
 }
@@ -82,6 +90,56 @@ constexpr const char* status_name(StatusCode code) noexcept {
 /// neither (an option or a buffer).
 enum class DataRole : std::uint8_t { none, training, validation };
 
+/// A number that a status carries: an exact integer (a size, a count, a label, a header field) or a
+/// real value (a weight, a feature, a hyperparameter). Integers keep all 64 bits on every target,
+/// so a size such as SIZE_MAX prints exactly where a double would round it above 2^53. The value is
+/// kept in two 32-bit words, so the type is 12 bytes with 4-byte alignment on 32- and 64-bit
+/// targets alike.
+class StatusValue {
+public:
+    enum class Kind : std::uint8_t { unsigned_integer, signed_integer, real };
+
+    constexpr StatusValue() noexcept = default;
+
+    template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>, int> = 0>
+    constexpr StatusValue(T v) noexcept  // implicit, so that `status.value = rows;` reads as for a number
+        : low_(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) & 0xffffffffu)),
+          high_(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32)),
+          kind_(std::is_signed_v<T> ? Kind::signed_integer : Kind::unsigned_integer) {}
+
+    StatusValue(double v) noexcept : kind_(Kind::real) {
+        std::uint64_t bits = 0;
+        std::memcpy(&bits, &v, sizeof bits);
+        low_ = static_cast<std::uint32_t>(bits & 0xffffffffu);
+        high_ = static_cast<std::uint32_t>(bits >> 32);
+    }
+
+    constexpr Kind kind() const noexcept { return kind_; }
+    constexpr bool is_integer() const noexcept { return kind_ != Kind::real; }
+
+    /// The 64 bits of the value: an unsigned integer, a two's complement signed integer, or the
+    /// IEEE-754 bits of a double, depending on `kind()`.
+    constexpr std::uint64_t bits() const noexcept { return (std::uint64_t{high_} << 32) | low_; }
+
+    /// Converts the value to double, rounding integers above 2^53.
+    operator double() const noexcept {
+        const std::uint64_t b = bits();
+        switch (kind_) {
+            case Kind::unsigned_integer: return static_cast<double>(b);
+            case Kind::signed_integer: return static_cast<double>(static_cast<std::int64_t>(b));
+            case Kind::real: break;
+        }
+        double v = 0;
+        std::memcpy(&v, &b, sizeof v);
+        return v;
+    }
+
+private:
+    std::uint32_t low_ = 0;
+    std::uint32_t high_ = 0;
+    Kind kind_ = Kind::unsigned_integer;
+};
+
 /// Result of a checked operation. `ok()` is true on success; otherwise `code` names what failed and
 /// the other fields hold the numbers that `format` puts into the message. Which fields are set
 /// depends on the code; unset fields are 0.
@@ -89,12 +147,14 @@ class [[nodiscard]] Status {
 public:
     StatusCode code = StatusCode::ok;
     DataRole role = DataRole::none;
-    std::size_t index = 0;   ///< Row, class or option index the problem was found at.
-    std::size_t column = 0;  ///< Column of a feature or target.
-    double value = 0;        ///< The offending value (a label, a weight, a size).
-    double limit = 0;        ///< The bound it broke (number of classes, capacity, expected size).
+    StatusValue value;       ///< The offending value (a label, a weight, a size).
+    StatusValue limit;       ///< The bound it broke (number of classes, capacity, expected size).
+    std::size_t index = 0;   ///< Row, class, option, epoch or value index the problem was found at.
+    std::size_t column = 0;  ///< Column of a feature, target or output, or the step of an epoch.
     /// Name of the option, for invalid_option and invalid_batch_size. A name ending in "[]" is an
-    /// array, and `index` is then the element that failed.
+    /// array, and `index` is then the element that failed. For training_diverged it names the
+    /// check that stopped training ("stop_on_non_finite" or "parameters"), or is null when every
+    /// step of an epoch was skipped.
     const char* option = nullptr;
     const char* expected = nullptr;  ///< The valid range of an option as text, such as "in [0, 1)".
 
@@ -111,6 +171,9 @@ public:
     /// Marks a status as looked at when the caller decides to ignore it.
     constexpr void ignore() const noexcept {}
 };
+
+static_assert(std::is_trivially_copyable_v<Status>, "Status must stay trivially copyable: every checked function returns one by value.");
+static_assert(sizeof(StatusValue) == 12, "StatusValue is two 32-bit words and a kind byte.");
 
 namespace detail {
 
@@ -140,6 +203,20 @@ public:
         text("0x");
         for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4) put("0123456789ABCDEF"[(v >> shift) & 0xfu]);
     }
+
+    /// Writes an integer value exactly, and a real one truncated toward 0.
+    void whole(const StatusValue& v) noexcept {
+        if (!v.is_integer()) return integer(static_cast<double>(v));
+        std::uint64_t magnitude = v.bits();
+        if (v.kind() == StatusValue::Kind::signed_integer && static_cast<std::int64_t>(magnitude) < 0) {
+            put('-');
+            magnitude = 0 - magnitude;
+        }
+        unsigned_integer(magnitude);
+    }
+
+    // A StatusValue passed here would be rounded through double: use whole().
+    void integer(const StatusValue& v) = delete;
 
     void integer(double v) noexcept {
         if (v < 0) {
@@ -286,24 +363,24 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             break;
         case StatusCode::wrong_feature_count:
             out.text("rows have ");
-            out.integer(value);
+            out.whole(value);
             out.text(" features but the model takes ");
-            out.integer(limit);
+            out.whole(limit);
             break;
         case StatusCode::wrong_target_count:
             out.text("rows have ");
-            out.integer(value);
+            out.whole(value);
             out.text(" targets but the model has ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(" outputs");
             break;
         case StatusCode::label_out_of_range:
             out.text("label ");
-            out.integer(value);
+            out.whole(value);
             out.text(" at row ");
             out.unsigned_integer(index);
             out.text(" is outside [0, ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(")");
             break;
         case StatusCode::non_finite_feature:
@@ -326,9 +403,9 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             break;
         case StatusCode::wrong_class_weight_count:
             out.text("got ");
-            out.integer(value);
+            out.whole(value);
             out.text(" class weights for ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(" classes");
             break;
         case StatusCode::invalid_class_weight:
@@ -341,23 +418,31 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
         case StatusCode::invalid_batch_size:
             out.text(option != nullptr ? option : "batch size");
             out.text(" ");
-            out.integer(value);
+            out.whole(value);
             out.text(" is outside [1, ");
-            out.integer(limit);
+            out.whole(limit);
             out.text("], the compile-time batch capacity");
             break;
         case StatusCode::empty_class:
             out.text("class ");
             out.unsigned_integer(index);
-            out.text(" has no samples (or zero total weight), so it cannot be balanced");
+            if (static_cast<double>(value) > 0) {
+                out.text(" has total weight ");
+                out.real(value);
+                out.text(", so its balanced weight ");
+                out.real(limit);
+                out.text(" would overflow float");
+            } else {
+                out.text(" has no samples (or zero total weight), so it cannot be balanced");
+            }
             break;
         case StatusCode::invalid_option:
             out.text("option ");
             out.option_name(option, index);
             out.text(" is ");
-            // Counts such as a number of rows are printed in full, other values with 7 digits.
-            if (value == std::floor(value) && std::fabs(value) < 1e15) {
-                out.integer(value);
+            // Integers, such as a number of rows, are printed in full, other values with 7 digits.
+            if (value.is_integer() || (static_cast<double>(value) == std::floor(value) && std::fabs(value) < 1e15)) {
+                out.whole(value);
             } else {
                 out.real(value);
             }
@@ -370,43 +455,43 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             break;
         case StatusCode::output_too_small:
             out.text("output buffer holds ");
-            out.integer(value);
+            out.whole(value);
             out.text(" values but ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(" are needed");
             break;
         case StatusCode::storage_too_small:
             out.text("buffer has ");
-            out.integer(value);
+            out.whole(value);
             out.text(" bytes but the record needs ");
-            out.integer(limit);
+            out.whole(limit);
             break;
         case StatusCode::bad_magic:
             out.text("buffer does not start with a microfit parameter record");
             break;
         case StatusCode::unsupported_version:
             out.text("parameter record has format version ");
-            out.integer(value);
+            out.whole(value);
             out.text(" but this build reads version ");
-            out.integer(limit);
+            out.whole(limit);
             break;
         case StatusCode::byte_order_mismatch:
             out.text("parameter record has byte order mark ");
-            out.hexadecimal(static_cast<std::uint32_t>(value), 4);
+            out.hexadecimal(static_cast<std::uint32_t>(value.bits()), 4);
             out.text(" but records are little-endian with mark ");
-            out.hexadecimal(static_cast<std::uint32_t>(limit), 4);
+            out.hexadecimal(static_cast<std::uint32_t>(limit.bits()), 4);
             break;
         case StatusCode::shape_mismatch:
             out.text("parameter record has shape signature ");
-            out.hexadecimal(static_cast<std::uint32_t>(value), 8);
+            out.hexadecimal(static_cast<std::uint32_t>(value.bits()), 8);
             out.text(" but the model has ");
-            out.hexadecimal(static_cast<std::uint32_t>(limit), 8);
+            out.hexadecimal(static_cast<std::uint32_t>(limit.bits()), 8);
             break;
         case StatusCode::size_mismatch:
             out.text("parameter record payload is ");
-            out.integer(value);
+            out.whole(value);
             out.text(" bytes but ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(" were expected");
             break;
         case StatusCode::checksum_mismatch:
@@ -417,18 +502,18 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             break;
         case StatusCode::unsupported_flags:
             out.text("parameter record has flags ");
-            out.hexadecimal(static_cast<std::uint32_t>(value), 4);
+            out.hexadecimal(static_cast<std::uint32_t>(value.bits()), 4);
             out.text(" and optimizer id ");
-            out.integer(limit);
+            out.whole(limit);
             out.text(", which format version ");
             out.unsigned_integer(index);
             out.text(" does not define");
             break;
         case StatusCode::optimizer_mismatch:
             out.text("parameter record holds the state of optimizer ");
-            out.text(detail::optimizer_name(static_cast<int>(value)));
+            out.text(detail::optimizer_name(static_cast<int>(value.bits())));
             out.text(" but the trainer uses ");
-            out.text(detail::optimizer_name(static_cast<int>(limit)));
+            out.text(detail::optimizer_name(static_cast<int>(limit.bits())));
             break;
         case StatusCode::non_finite_parameter:
             out.text("value ");
@@ -436,6 +521,47 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             out.text(" of the parameter record is ");
             out.real(value);
             out.text(", but parameters and optimizer state must be finite");
+            break;
+        case StatusCode::training_diverged:
+            if (option != nullptr && std::strcmp(option, "parameters") == 0) {
+                out.text("a parameter became ");
+                out.real(value);
+                out.text(" in epoch ");
+                out.unsigned_integer(index);
+                out.text(", so training stopped; load saved parameters or initialize the model again");
+            } else if (option != nullptr) {
+                out.text("step ");
+                out.unsigned_integer(column);
+                out.text(" of epoch ");
+                out.unsigned_integer(index);
+                out.text(" had a non-finite loss or gradient and ");
+                out.text(option);
+                out.text(" is set, so training stopped with the parameters of the last finite step");
+            } else {
+                out.text("every step of epoch ");
+                out.unsigned_integer(index);
+                out.text(" had a non-finite loss or gradient (");
+                out.whole(value);
+                out.text(" skipped), so training stopped with the parameters of the last finite step");
+            }
+            break;
+        case StatusCode::non_finite_output:
+            out.text("output ");
+            out.unsigned_integer(column);
+            out.text(" of row ");
+            out.unsigned_integer(index);
+            out.text(" is ");
+            out.real(value);
+            out.text(", so the model's parameters are not finite or its outputs overflow float");
+            break;
+        case StatusCode::invalid_optimizer_state:
+            out.text("value ");
+            out.unsigned_integer(index);
+            out.text(" of the parameter record is ");
+            out.real(value);
+            out.text(", but ");
+            out.text(option != nullptr ? option : "this optimizer state value");
+            out.text(" must be at least 0");
             break;
     }
 #endif

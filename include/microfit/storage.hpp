@@ -91,6 +91,9 @@ struct OptimizerStorage<Sgd> {
     static constexpr storage::OptimizerId id = storage::OptimizerId::sgd;
     static constexpr std::size_t arrays = 1;
 
+    /// Name of array k when its values cannot be below 0, or null: any finite velocity is valid.
+    static constexpr const char* non_negative_array(std::size_t /*k*/) noexcept { return nullptr; }
+
     template <std::size_t N>
     static float* array(Sgd::State<N>& state, std::size_t /*k*/) noexcept {
         return state.velocity;
@@ -106,6 +109,12 @@ template <>
 struct OptimizerStorage<Adam> {
     static constexpr storage::OptimizerId id = storage::OptimizerId::adam;
     static constexpr std::size_t arrays = 2;
+
+    /// Name of array k when its values cannot be below 0, or null. The second moment v is an
+    /// average of squared gradients, and a negative one would make sqrt(v) NaN in the next step.
+    static constexpr const char* non_negative_array(std::size_t k) noexcept {
+        return k == 1 ? "Adam's second moment v" : nullptr;
+    }
 
     template <std::size_t N>
     static float* array(Adam::State<N>& state, std::size_t k) noexcept {
@@ -265,10 +274,27 @@ inline Status missing_buffer() noexcept {
     return s;
 }
 
+/// Returns the first negative value of the `floats` stored values at `bytes`, which must be at
+/// least 0, as an invalid_optimizer_state status naming `array`.
+inline Status check_non_negative_bytes(const unsigned char* bytes, std::size_t floats, std::size_t first_index,
+                                       const char* array) noexcept {
+    for (std::size_t i = 0; i < floats; ++i) {
+        const float v = read_f32(bytes + 4 * i);
+        if (v < 0.0f) {
+            Status s(StatusCode::invalid_optimizer_state);
+            s.index = first_index + i;
+            s.value = v;
+            s.option = array;
+            return s;
+        }
+    }
+    return Status{};
+}
+
 inline Status storage_too_small(std::size_t size, std::uint64_t needed) noexcept {
     Status s(StatusCode::storage_too_small);
-    s.value = static_cast<double>(size);
-    s.limit = static_cast<double>(needed);
+    s.value = size;
+    s.limit = needed;
     return s;
 }
 
@@ -340,6 +366,9 @@ struct RecordInfo {
 /// the version (unsupported_version), the buffer contains the whole record (storage_too_small), the
 /// CRC-32 (checksum_mismatch), and the flags and optimizer id (unsupported_flags). Bytes after the
 /// record are ignored. `info` is written only on success.
+// Limitation: without a model, a corrupt payload size field that claims more bytes than the buffer
+// has looks like a short buffer and returns storage_too_small. load_parameters and load_checkpoint
+// compare the field with the model's sizes and return size_mismatch for it.
 inline Status inspect_record(const void* buffer, std::size_t size, RecordInfo& info) noexcept {
     if (buffer == nullptr) return detail::missing_buffer();
     const auto* bytes = static_cast<const unsigned char*>(buffer);
@@ -394,11 +423,39 @@ inline Status inspect_record(const void* buffer, std::size_t size, RecordInfo& i
 
 namespace detail {
 
+/// Returns size_mismatch when a record of the model's shape, with defined flags and optimizer id,
+/// has a payload size field that no record of that model can have. This distinguishes a corrupt
+/// size field from a short buffer when the field claims more bytes than the buffer has, so that
+/// the CRC cannot be read. Returns ok otherwise.
+template <class Model>
+Status check_claimed_payload(const unsigned char* bytes) noexcept {
+    const std::uint16_t flags = read_u16(bytes + storage::offset::flags);
+    const std::uint16_t optimizer_id = read_u16(bytes + storage::offset::optimizer_id);
+    const int arrays = stored_arrays(optimizer_id);
+    const bool has_state = flags == storage::flag_optimizer_state;
+    const bool defined = arrays >= 0 && (flags == 0 || has_state) && has_state == (optimizer_id != 0);
+    if (!defined || read_u32(bytes + storage::offset::shape_signature) != Model::shape_signature) return Status{};
+
+    const std::uint32_t payload = read_u32(bytes + storage::offset::payload_bytes);
+    const std::uint64_t expected = payload_bytes(Model::parameter_count, has_state, static_cast<std::size_t>(arrays));
+    if (payload == expected) return Status{};
+    Status s(StatusCode::size_mismatch);
+    s.value = payload;
+    s.limit = expected;
+    return s;
+}
+
 /// Runs `inspect_record`, then the checks against a model: its shape signature (shape_mismatch),
-/// the payload size (size_mismatch) and finite parameters (non_finite_parameter).
+/// the payload size (size_mismatch) and finite parameters (non_finite_parameter). A payload size
+/// that runs past the buffer is size_mismatch rather than storage_too_small when the header is
+/// otherwise that of a record of this model and the size is not the one such a record has.
 template <class Model>
 Status check_record_for_model(const unsigned char* bytes, std::size_t size, RecordInfo& info) noexcept {
     Status s = inspect_record(bytes, size, info);
+    if (s.code == StatusCode::storage_too_small && size >= storage::header_bytes) {
+        const Status corrupt = check_claimed_payload<Model>(bytes);
+        if (!corrupt.ok()) return corrupt;
+    }
     if (!s.ok()) return s;
     if (info.shape_signature != Model::shape_signature) {
         s = Status(StatusCode::shape_mismatch);
@@ -411,7 +468,7 @@ Status check_record_for_model(const unsigned char* bytes, std::size_t size, Reco
     if (info.payload_bytes != expected) {
         s = Status(StatusCode::size_mismatch);
         s.value = info.payload_bytes;
-        s.limit = static_cast<double>(expected);
+        s.limit = expected;
         return s;
     }
     return check_finite_bytes(bytes + storage::offset::payload, Model::parameter_count, 0);
@@ -472,7 +529,8 @@ Status save_checkpoint(const Trainer<Model, Loss, Optimizer, MaxBatch>& trainer,
 /// Loads parameters and optimizer state saved by `save_checkpoint` into the trainer's model and
 /// optimizer state. Checks what `load_parameters` checks, then that the record has optimizer state
 /// (missing_optimizer_state) of the trainer's optimizer (optimizer_mismatch), with finite values
-/// (non_finite_parameter). On error the model and the optimizer state are bit-for-bit unchanged.
+/// (non_finite_parameter) that the optimizer can have (invalid_optimizer_state: Adam's second
+/// moment v below 0). On error the model and the optimizer state are bit-for-bit unchanged.
 template <class Model, class Loss, class Optimizer, std::size_t MaxBatch>
 Status load_checkpoint(Trainer<Model, Loss, Optimizer, MaxBatch>& trainer, const void* buffer, std::size_t size) noexcept {
     using Stored = OptimizerStorage<Optimizer>;
@@ -484,12 +542,19 @@ Status load_checkpoint(Trainer<Model, Loss, Optimizer, MaxBatch>& trainer, const
     if (info.optimizer_id != static_cast<std::uint16_t>(Stored::id)) {
         s = Status(StatusCode::optimizer_mismatch);
         s.value = info.optimizer_id;
-        s.limit = static_cast<double>(Stored::id);
+        s.limit = static_cast<unsigned>(Stored::id);
         return s;
     }
     const unsigned char* arrays = bytes + storage::offset::payload + 4 * Model::parameter_count + 4;
     s = detail::check_finite_bytes(arrays, Stored::arrays * Model::parameter_count, Model::parameter_count);
     if (!s.ok()) return s;
+    for (std::size_t k = 0; k < Stored::arrays; ++k) {
+        const char* name = Stored::non_negative_array(k);
+        if (name == nullptr) continue;
+        s = detail::check_non_negative_bytes(arrays + 4 * k * Model::parameter_count, Model::parameter_count,
+                                             (k + 1) * Model::parameter_count, name);
+        if (!s.ok()) return s;
+    }
 
     const unsigned char* p = detail::read_array<Model>(bytes + storage::offset::payload, trainer.model().parameters());
     auto& state = trainer.optimizer_state();

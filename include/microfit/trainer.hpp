@@ -10,7 +10,7 @@
 //   gradient of exactly that number.
 // - The epoch loss is sum(n_b * L_b) / sum(n_b) over the batches b of the epoch, so the last,
 //   partial batch counts in proportion to its size. Skipped batches (non-finite loss or gradient)
-//   are left out of it and counted instead.
+//   are left out of it and counted instead, and an epoch without a single finite step has loss NaN.
 // - Class weights act on the training loss only. Evaluation reports the unweighted loss and
 //   metrics and, side by side, the ones weighted by the data set's sample weights.
 #pragma once
@@ -18,7 +18,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <new>
 #include <type_traits>
+#include <utility>
 
 #include "microfit/dataset.hpp"
 #include "microfit/detail/simd.hpp"
@@ -71,7 +74,9 @@ template <std::size_t Classes>
 struct EpochLog {
     std::size_t epoch = 0;          ///< 1-based.
     std::size_t epochs = 0;         ///< Epochs requested.
-    float loss = 0.0f;              ///< Training loss as optimized (effective weights, chosen reduction).
+    /// Training loss as optimized (effective weights, chosen reduction); NaN when no step of the
+    /// epoch was finite.
+    float loss = 0.0f;
     std::size_t steps = 0;          ///< Optimizer steps taken this epoch.
     std::size_t skipped_steps = 0;  ///< Batches whose loss or gradient was not finite.
     bool has_validation = false;
@@ -95,7 +100,7 @@ struct FitSummary {
     std::size_t steps = 0;
     std::size_t skipped_steps = 0;
     bool stopped_by_callback = false;
-    bool stopped_on_non_finite = false;
+    bool stopped_on_non_finite = false;  ///< fit returned training_diverged.
 };
 
 namespace detail {
@@ -114,13 +119,29 @@ inline bool all_finite(const float* values, std::size_t n) noexcept {
     return simd::reduce_add(acc) == 0.0f;
 }
 
+/// Returns the index of the first value of `values[0..n)` that is NaN or infinite, or n.
+inline std::size_t first_non_finite(const float* values, std::size_t n) noexcept {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(values[i])) ++i;
+    return i;
+}
+
+/// Detects a callback class that checks the arguments of fit before training starts, as
+/// EarlyStopping does: `Status check_fit(bool has_validation) const`.
+template <class Callback, class = void>
+struct has_check_fit : std::false_type {};
+
+template <class Callback>
+struct has_check_fit<Callback, std::void_t<decltype(std::declval<const Callback&>().check_fit(true))>>
+    : std::is_same<decltype(std::declval<const Callback&>().check_fit(true)), Status> {};
+
 inline Status validate_reduction(Reduction reduction) noexcept {
     if (reduction == Reduction::sum_over_batch_size || reduction == Reduction::weighted_mean || reduction == Reduction::sum) {
         return Status{};
     }
     Status s(StatusCode::invalid_option);
     s.option = "reduction";
-    s.value = static_cast<double>(reduction);
+    s.value = static_cast<unsigned>(reduction);
     s.expected = "Reduction::sum_over_batch_size (0), weighted_mean (1) or sum (2)";
     return s;
 }
@@ -128,8 +149,8 @@ inline Status validate_reduction(Reduction reduction) noexcept {
 inline Status invalid_batch_size(const char* option, std::size_t value, std::size_t capacity) noexcept {
     Status s(StatusCode::invalid_batch_size);
     s.option = option;
-    s.value = static_cast<double>(value);
-    s.limit = static_cast<double>(capacity);
+    s.value = value;
+    s.limit = capacity;
     return s;
 }
 
@@ -175,14 +196,27 @@ public:
     /// Then `train` and `validation` are checked, with the role set: empty_dataset, invalid_option
     /// (more than 2^32 - 1 rows), missing_data, wrong_feature_count, wrong_target_count,
     /// label_out_of_range, non_finite_feature, non_finite_target, non_finite_weight or
-    /// negative_weight. Balanced oversampling returns empty_class for a class without samples.
-    /// Steps whose loss or gradient is not finite are skipped and counted in the EpochLog and
-    /// summary(), not reported as a status.
+    /// negative_weight. Balanced oversampling returns empty_class for a class without samples. A
+    /// callback with a `Status check_fit(bool has_validation) const` member, such as EarlyStopping,
+    /// is asked last, and its error (missing_data for a missing validation set) is returned.
+    ///
+    /// A step whose loss or gradient is not finite is skipped: it changes neither the parameters
+    /// nor the optimizer state and is counted in the EpochLog and summary(). After the callback
+    /// has seen the epoch, training stops with training_diverged in three cases:
+    /// - every step of the epoch was skipped;
+    /// - options.stop_on_non_finite is set and a step was skipped;
+    /// - a parameter is NaN or infinite at the end of the epoch, because a finite step overflowed it.
+    /// In the first two cases the parameters are those of the last finite step. In the third the
+    /// model contains the non-finite parameter.
     template <class Callback = detail::ContinueTraining>
     Status fit(const Dataset& train, const FitOptions& options, const Dataset* validation = nullptr,
                Callback&& on_epoch_end = Callback{}) noexcept {
         Status s = check_fit(train, options, validation);
         if (!s.ok()) return s;
+        if constexpr (detail::has_check_fit<std::remove_cv_t<std::remove_reference_t<Callback>>>::value) {
+            s = on_epoch_end.check_fit(validation != nullptr);
+            if (!s.ok()) return s;
+        }
 
         BalancedSampler<Evaluation<classes>::metric_classes> sampler;
         if (options.sampling == Sampling::balanced_oversampling) {
@@ -230,21 +264,25 @@ public:
                 }
             }
 
-            log.loss = counted_rows > 0 ? static_cast<float>(loss_sum / counted_rows) : 0.0f;
+            log.loss = counted_rows > 0 ? static_cast<float>(loss_sum / counted_rows) : std::numeric_limits<float>::quiet_NaN();
             summary_.steps += log.steps;
             summary_.skipped_steps += log.skipped_steps;
             if (validation != nullptr) {
                 log.has_validation = true;
-                evaluate_checked(*validation, options.batch_size, options.reduction, log.validation);
+                // Non-finite outputs show as a NaN or infinite validation loss in the log, which
+                // early stopping never takes as the best.
+                evaluate_checked(*validation, options.batch_size, options.reduction, log.validation).ignore();
             }
             summary_.epochs_completed = epoch + 1;
 
-            if (log.skipped_steps > 0 && options.stop_on_non_finite) {
+            const Status diverged = check_epoch(log, options);
+            const bool go_on = report(on_epoch_end, log);
+            if (!diverged.ok()) {
                 summary_.stopped_on_non_finite = true;
-                report(on_epoch_end, log);
-                break;
+                summary_.stopped_by_callback = !go_on;
+                return diverged;
             }
-            if (!report(on_epoch_end, log)) {
+            if (!go_on) {
                 summary_.stopped_by_callback = true;
                 break;
             }
@@ -252,10 +290,23 @@ public:
         return Status{};
     }
 
+    /// Clears the optimizer state (moments or velocity, and the step count) and summary(), so that
+    /// the next fit starts as it would with a new trainer, for example to train the model again
+    /// from new parameters. The model's parameters are not changed: call `model().initialize(seed)`
+    /// for new ones. Early stopping keeps its own state, which EarlyStopping::reset clears.
+    void reset() noexcept {
+        static_assert(std::is_trivially_destructible_v<OptimizerState>, "Optimizer states are plain arrays.");
+        // Value-initialize in place: an assignment from OptimizerState{} could build the temporary,
+        // as large as the model's parameters times the optimizer's arrays, on the stack.
+        new (&state_) OptimizerState{};
+        summary_ = FitSummary{};
+    }
+
     /// Computes the loss and metrics of the model on `data` in batches of `batch_size` rows,
     /// combining batch losses as sum(n_b * L_b) / sum(n_b). On error `out` is untouched. Returns
-    /// invalid_batch_size (outside [1, MaxBatch]), invalid_option (reduction out of the enum), or a
-    /// data set status as for fit() (without a role).
+    /// invalid_batch_size (outside [1, MaxBatch]), invalid_option (reduction out of the enum), a
+    /// data set status as for fit() (without a role), or non_finite_output when an output of the
+    /// model is NaN or infinite, as after training diverged.
     Status evaluate(const Dataset& data, Evaluation<classes>& out, std::size_t batch_size = MaxBatch,
                     Reduction reduction = Reduction::sum_over_batch_size) noexcept {
         if (batch_size < 1 || batch_size > MaxBatch) return detail::invalid_batch_size("batch size", batch_size, MaxBatch);
@@ -263,7 +314,10 @@ public:
         if (!s.ok()) return s;
         s = detail::validate_dataset(data, Model::input_size, outputs, classes, classification, DataRole::none);
         if (!s.ok()) return s;
-        evaluate_checked(data, batch_size, reduction, out);
+        Evaluation<classes> result;
+        s = evaluate_checked(data, batch_size, reduction, result);
+        if (!s.ok()) return s;
+        out = result;
         return Status{};
     }
 
@@ -271,16 +325,16 @@ public:
     /// `logits[rows][output_size]`; `capacity` is the number of floats `logits` can take. Returns
     /// empty_dataset (rows 0), invalid_option (more than 2^32 - 1 rows), missing_data (null features
     /// or output), wrong_feature_count (feature_count differs from the model's input size),
-    /// non_finite_feature, or output_too_small (capacity below rows * output_size). On error nothing
-    /// is written.
+    /// non_finite_feature, output_too_small (capacity below rows * output_size), or
+    /// non_finite_output when a logit is NaN or infinite. On error nothing is written, so over
+    /// more than MaxBatch rows the forward pass runs twice: once to check, once to write.
     Status predict(const float* features, std::size_t rows, std::size_t feature_count, float* logits,
                    std::size_t capacity) noexcept {
         const Status s = check_predict(features, rows, feature_count, logits, capacity, rows * outputs);
         if (!s.ok()) return s;
-        for_each_output(features, rows, [&](std::size_t row, const float* z) {
+        return for_each_output(features, rows, [&](std::size_t row, const float* z) {
             for (std::size_t j = 0; j < outputs; ++j) logits[row * outputs + j] = z[j];
         });
-        return Status{};
     }
 
     /// Writes class probabilities: softmax of the logits for several outputs, or, for one logit,
@@ -290,7 +344,7 @@ public:
                                  std::size_t capacity) noexcept {
         const Status s = check_predict(features, rows, feature_count, probabilities, capacity, rows * outputs);
         if (!s.ok()) return s;
-        for_each_output(features, rows, [&](std::size_t row, const float* z) {
+        return for_each_output(features, rows, [&](std::size_t row, const float* z) {
             if constexpr (outputs == 1) {
                 probabilities[row] = 1.0f / (1.0f + std::exp(-z[0]));
             } else {
@@ -299,7 +353,6 @@ public:
                 for (std::size_t j = 0; j < outputs; ++j) probabilities[row * outputs + j] = p[j];
             }
         });
-        return Status{};
     }
 
     /// Writes the predicted class of each row (argmax of the logits, or logit > 0 for one logit) into
@@ -310,9 +363,9 @@ public:
         static_assert(classification, "predict_classes needs a classification loss.");
         const Status s = check_predict(features, rows, feature_count, predicted, capacity, rows);
         if (!s.ok()) return s;
-        for_each_output(features, rows,
-                        [&](std::size_t row, const float* z) { predicted[row] = Loss::template predicted_class<outputs>(z); });
-        return Status{};
+        return for_each_output(features, rows, [&](std::size_t row, const float* z) {
+            predicted[row] = Loss::template predicted_class<outputs>(z);
+        });
     }
 
 private:
@@ -324,7 +377,7 @@ private:
             (options.sampling != Sampling::balanced_oversampling || !classification)) {
             Status s(StatusCode::invalid_option);
             s.option = "sampling";
-            s.value = static_cast<double>(options.sampling);
+            s.value = static_cast<unsigned>(options.sampling);
             s.expected = classification ? "Sampling::shuffled (0), in_order (1) or balanced_oversampling (2)"
                                         : "Sampling::shuffled (0) or in_order (1) with a regression loss";
             return s;
@@ -340,7 +393,7 @@ private:
             if (!s.ok()) return s;
         } else if (!options.class_weight.empty()) {
             Status e(StatusCode::wrong_class_weight_count);
-            e.value = static_cast<double>(options.class_weight.count);
+            e.value = options.class_weight.count;
             e.limit = 0;
             return e;
         }
@@ -366,8 +419,8 @@ private:
         }
         if (capacity < needed) {
             Status e(StatusCode::output_too_small);
-            e.value = static_cast<double>(capacity);
-            e.limit = static_cast<double>(needed);
+            e.value = capacity;
+            e.limit = needed;
             return e;
         }
         return Status{};
@@ -429,8 +482,12 @@ private:
         if constexpr (I > 0) backward_from<I - 1>(1 - buffer, n);
     }
 
-    void evaluate_checked(const Dataset& data, std::size_t batch_size, Reduction reduction, Evaluation<classes>& out) noexcept {
-        Evaluation<classes> result;
+    /// Fills `result`, which must be default-constructed, from checked data. Returns
+    /// non_finite_output for the first output that is NaN or infinite, with `result` still filled,
+    /// so that fit can log the NaN losses.
+    Status evaluate_checked(const Dataset& data, std::size_t batch_size, Reduction reduction,
+                            Evaluation<classes>& result) noexcept {
+        Status status;
         result.rows = data.rows;
         result.has_sample_weight = data.sample_weight != nullptr;
         double loss_sum = 0.0;
@@ -441,6 +498,7 @@ private:
             for (std::size_t r = 0; r < n; ++r) indices_[r] = static_cast<std::uint32_t>(start + r);
             gather(data, n);
             workspace_.forward(model_, n);
+            if (status.ok()) status = check_outputs(start, n);
 
             const float* logits = workspace_.output();
             for (std::size_t r = 0; r < n; ++r) {
@@ -463,23 +521,80 @@ private:
 
         result.loss = static_cast<float>(loss_sum / static_cast<double>(data.rows));
         result.weighted_loss = static_cast<float>(weighted_loss_sum / static_cast<double>(data.rows));
-        out = result;
+        return status;
+    }
+
+    /// Returns non_finite_output for the first NaN or infinite output of the `n` rows in the
+    /// workspace, which are rows `first_row`, `first_row + 1`, ... of the data.
+    Status check_outputs(std::size_t first_row, std::size_t n) const noexcept {
+        const float* z = workspace_.output();
+        for (std::size_t r = 0; r < n; ++r) {
+            const std::size_t j = detail::first_non_finite(z + r * Model::output_stride, outputs);
+            if (j < outputs) {
+                Status s(StatusCode::non_finite_output);
+                s.index = first_row + r;
+                s.column = j;
+                s.value = z[r * Model::output_stride + j];
+                return s;
+            }
+        }
+        return Status{};
     }
 
     /// Runs the forward pass over `rows` rows in batches and calls on_row(row, logits) for each.
+    /// Returns non_finite_output, before any call of on_row, when an output is NaN or infinite.
     template <class OnRow>
-    void for_each_output(const float* features, std::size_t rows, OnRow&& on_row) noexcept {
+    Status for_each_output(const float* features, std::size_t rows, OnRow&& on_row) noexcept {
         Dataset d;
         d.features = features;
         d.rows = rows;
         d.feature_count = Model::input_size;
-        for (std::size_t start = 0; start < rows; start += MaxBatch) {
-            const std::size_t n = start + MaxBatch <= rows ? MaxBatch : rows - start;
-            for (std::size_t r = 0; r < n; ++r) indices_[r] = static_cast<std::uint32_t>(start + r);
-            gather(d, n);
-            workspace_.forward(model_, n);
-            for (std::size_t r = 0; r < n; ++r) on_row(start + r, workspace_.output() + r * Model::output_stride);
+        // One batch is checked where it is computed. More batches are checked in a first pass,
+        // because by the time a later batch fails, earlier ones would have been written.
+        const bool single_batch = rows <= MaxBatch;
+        for (int pass = single_batch ? 1 : 0; pass < 2; ++pass) {
+            for (std::size_t start = 0; start < rows; start += MaxBatch) {
+                const std::size_t n = start + MaxBatch <= rows ? MaxBatch : rows - start;
+                for (std::size_t r = 0; r < n; ++r) indices_[r] = static_cast<std::uint32_t>(start + r);
+                gather(d, n);
+                workspace_.forward(model_, n);
+                if (pass == 0 || single_batch) {
+                    const Status s = check_outputs(start, n);
+                    if (!s.ok()) return s;
+                }
+                if (pass == 1) {
+                    for (std::size_t r = 0; r < n; ++r) on_row(start + r, workspace_.output() + r * Model::output_stride);
+                }
+            }
         }
+        return Status{};
+    }
+
+    /// Returns training_diverged when the epoch just logged should end training: a step was skipped
+    /// under stop_on_non_finite, every step was skipped, or a parameter is no longer finite.
+    Status check_epoch(const EpochLog<classes>& log, const FitOptions& options) const noexcept {
+        Status s(StatusCode::training_diverged);
+        s.index = log.epoch;
+        if (log.skipped_steps > 0 && options.stop_on_non_finite) {
+            s.option = "stop_on_non_finite";
+            s.column = log.steps + log.skipped_steps;  // training broke off right after the skipped step
+            return s;
+        }
+        if (log.steps == 0 && log.skipped_steps > 0) {
+            s.value = log.skipped_steps;
+            return s;
+        }
+        // NOTE: the optimizer state is not checked. A gradient above about 5.8e20 overflows Adam's
+        // second moment v to inf. Then x86 builds leave the parameter finite and frozen (m / inf
+        // is 0), and fit returns ok, while armv7 NEON builds make it NaN, which this check catches.
+        const float* parameters = model_.parameters();
+        const std::size_t i = detail::first_non_finite(parameters, Model::parameter_capacity);
+        if (i < Model::parameter_capacity) {
+            s.option = "parameters";
+            s.value = parameters[i];
+            return s;
+        }
+        return Status{};
     }
 
     template <class Callback>

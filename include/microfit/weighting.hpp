@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "microfit/dataset.hpp"
 #include "microfit/status.hpp"
@@ -20,14 +21,39 @@ constexpr float effective_weight(float sample_weight, const ClassWeights& class_
     return sample_weight * class_weight[static_cast<std::size_t>(label)];
 }
 
+namespace detail {
+
+/// Classes whose weight sums balanced_class_weights accumulates in one pass over the rows: 16
+/// doubles, 128 bytes of stack.
+inline constexpr std::size_t balanced_classes_per_pass = 16;
+
+/// Adds the weight of each row whose label is in [first, first + count) to sums[label - first],
+/// in row order. The labels and weights have been checked.
+inline void sum_class_weights(const std::int32_t* labels, const float* sample_weight, std::size_t rows,
+                              std::size_t first, std::size_t count, double* sums) noexcept {
+    for (std::size_t c = 0; c < count; ++c) sums[c] = 0.0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        const auto label = static_cast<std::size_t>(labels[r]);
+        if (label < first || label >= first + count) continue;
+        sums[label - first] += sample_weight == nullptr ? 1.0 : static_cast<double>(sample_weight[r]);
+    }
+}
+
+}  // namespace detail
+
 /// Writes balanced class weights into `out[0..classes)`: n / (classes * n_c), where n_c counts the
 /// samples of class c, or, with sample weights, sum(w) / (classes * sum of w over class c), which
-/// is scikit-learn's compute_class_weight("balanced") extended to weighted samples.
+/// is scikit-learn's compute_class_weight("balanced") extended to weighted samples. The sums are
+/// formed in double, in row order.
 ///
 /// Returns empty_dataset, missing_data (null labels or out), invalid_option (classes outside
 /// [1, 256]), label_out_of_range, non_finite_weight or negative_weight for bad input, and
-/// empty_class when a class has no samples or zero total weight, because its weight would be
-/// infinite. `out` is written only on success.
+/// empty_class when a class has no samples or a total weight so small that its balanced weight
+/// would overflow float (`value` is that total, `limit` the weight). `out` is written only on
+/// success.
+///
+/// Stack and time: the per-class sums of 16 classes at a time take 128 bytes of stack, so the
+/// function reads the rows 1 + 2 * ceil(classes / 16) times (3 times up to 16 classes).
 inline Status balanced_class_weights(const std::int32_t* labels, const float* sample_weight, std::size_t rows,
                                      std::size_t classes, float* out) noexcept {
     if (rows == 0) return Status(StatusCode::empty_dataset);
@@ -40,12 +66,11 @@ inline Status balanced_class_weights(const std::int32_t* labels, const float* sa
     if (classes < 1 || classes > max_classes) {
         Status s(StatusCode::invalid_option);
         s.option = "classes";
-        s.value = static_cast<double>(classes);
+        s.value = classes;
         s.expected = "in [1, 256]";
         return s;
     }
 
-    double per_class[max_classes] = {};
     double total = 0.0;
     for (std::size_t r = 0; r < rows; ++r) {
         const std::int32_t label = labels[r];
@@ -53,7 +78,7 @@ inline Status balanced_class_weights(const std::int32_t* labels, const float* sa
             Status s(StatusCode::label_out_of_range);
             s.index = r;
             s.value = label;
-            s.limit = static_cast<double>(classes);
+            s.limit = classes;
             return s;
         }
         const float w = sample_weight == nullptr ? 1.0f : sample_weight[r];
@@ -63,18 +88,29 @@ inline Status balanced_class_weights(const std::int32_t* labels, const float* sa
             s.value = w;
             return s;
         }
-        per_class[label] += w;
         total += w;
     }
-    for (std::size_t c = 0; c < classes; ++c) {
-        if (!(per_class[c] > 0.0)) {
-            Status s(StatusCode::empty_class);
-            s.index = c;
-            return s;
+
+    // Every weight is checked before the first one is written, so the sums are formed twice.
+    constexpr std::size_t group = detail::balanced_classes_per_pass;
+    double sums[group];
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t first = 0; first < classes; first += group) {
+            const std::size_t count = classes - first < group ? classes - first : group;
+            detail::sum_class_weights(labels, sample_weight, rows, first, count, sums);
+            for (std::size_t k = 0; k < count; ++k) {
+                const double weight = total / (static_cast<double>(classes) * sums[k]);
+                if (pass == 1) {
+                    out[first + k] = static_cast<float>(weight);
+                } else if (!(sums[k] > 0.0) || !(weight <= static_cast<double>(std::numeric_limits<float>::max()))) {
+                    Status s(StatusCode::empty_class);
+                    s.index = first + k;
+                    s.value = sums[k];
+                    s.limit = sums[k] > 0.0 ? weight : 0.0;
+                    return s;
+                }
+            }
         }
-    }
-    for (std::size_t c = 0; c < classes; ++c) {
-        out[c] = static_cast<float>(total / (static_cast<double>(classes) * per_class[c]));
     }
     return Status{};
 }
