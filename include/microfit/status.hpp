@@ -177,6 +177,24 @@ static_assert(sizeof(StatusValue) == 12, "StatusValue is two 32-bit words and a 
 
 namespace detail {
 
+/// Returns whether v is an integer of magnitude below 1e15, without libm's floor.
+inline bool is_whole_below_1e15(double v) noexcept {
+    return std::fabs(v) < 1e15 && v == static_cast<double>(static_cast<std::int64_t>(v));
+}
+
+/// Returns e such that 2^(e - 1) <= v < 2^e for a finite v > 0, as std::frexp does, from the bits.
+inline int binary_exponent(double v) noexcept {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &v, sizeof bits);
+    int biased = static_cast<int>((bits >> 52) & 0x7ffu);
+    if (biased != 0) return biased - 1022;
+    // A subnormal: scale it into the normal range by 2^54, which is exact.
+    v *= 0x1p54;
+    std::memcpy(&bits, &v, sizeof bits);
+    biased = static_cast<int>((bits >> 52) & 0x7ffu);
+    return biased - 1022 - 54;
+}
+
 /// Appends text to a bounded buffer and counts what would have been written.
 class MessageWriter {
 public:
@@ -239,11 +257,13 @@ public:
         }
         if (std::isinf(v)) return text("inf");
         if (v == 0) return put('0');
-        int exponent = static_cast<int>(std::floor(std::log10(v)));
-        std::uint64_t mantissa = seven_digits(v, exponent);
-        // log10 can land on the wrong side of a power of 10: fix the exponent and rescale.
-        if (mantissa < 1000000u) mantissa = seven_digits(v, --exponent);
-        if (mantissa >= 10000000u) {  // rounding carried into an eighth digit
+        // The decimal exponent: v >= 2^(e - 1), so floor((e - 1) log10 2) is exact or one too low,
+        // which the scaled value then shows.
+        int exponent = floor_log10_of_power_of_2(binary_exponent(v) - 1);
+        double scaled = scale_to_seven_digits(v, exponent);
+        if (scaled >= 10000000.0) scaled = scale_to_seven_digits(v, ++exponent);
+        std::uint64_t mantissa = round_half_even(scaled);
+        if (mantissa >= 10000000u) {  // rounding carried into an eighth digit: 9999999.5 -> 1e7
             mantissa /= 10;
             ++exponent;
         }
@@ -292,21 +312,38 @@ public:
     std::size_t length() const noexcept { return length_; }
 
 private:
-    /// Returns v / 10^(exponent - 6) rounded to an integer, ties to even as printf rounds. The
-    /// scale is applied by multiplying with an exact power of 10 where one exists, and in two steps
-    /// where 10^(6 - exponent) alone would overflow (subnormal doubles).
-    static std::uint64_t seven_digits(double v, int exponent) noexcept {
-        const int shift = 6 - exponent;
+    /// Returns v * 10^(6 - exponent), which is in [1e6, 1e7) when 10^exponent <= v < 10^(exponent + 1).
+    /// Up to 10^22 the powers of 10 are exact doubles, so the result is rounded once; larger
+    /// scales take steps of 10^22 and round once per step, which can move a value that lies within
+    /// a few double roundings of a seven-digit tie (see the NOTE above). No libm function is
+    /// called: std::pow and std::log10 would link several KB of software code on FPUs without
+    /// double precision.
+    static double scale_to_seven_digits(double v, int exponent) noexcept {
+        static constexpr double powers[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                              1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                              1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        int shift = 6 - exponent;
         double scaled = v;
-        if (shift > 300) {
-            scaled *= 1e22;
-            scaled *= std::pow(10.0, shift - 22);
-        } else if (shift > 0) {
-            scaled *= std::pow(10.0, shift);
-        } else if (shift < 0) {
-            scaled /= std::pow(10.0, -shift);
-        }
-        return static_cast<std::uint64_t>(std::nearbyint(scaled));
+        for (; shift > 22; shift -= 22) scaled *= 1e22;
+        for (; shift < -22; shift += 22) scaled /= 1e22;
+        return shift >= 0 ? scaled * powers[shift] : scaled / powers[-shift];
+    }
+
+    /// Returns floor(e log10 2) for e in [-1100, 1100], every binary exponent of a double.
+    /// 78913 / 2^18 is log10 2 rounded up by 3e-6; the result is exact over that range (checked
+    /// for every e), and the division rounds down for negative e too.
+    static int floor_log10_of_power_of_2(int e) noexcept {
+        const std::int32_t product = e * 78913;
+        constexpr std::int32_t divisor = 1 << 18;
+        return product >= 0 ? product / divisor : -((-product + divisor - 1) / divisor);
+    }
+
+    /// Rounds a non-negative value below 2^63 to an integer, ties to even as printf rounds.
+    static std::uint64_t round_half_even(double v) noexcept {
+        auto whole = static_cast<std::uint64_t>(v);
+        const double fraction = v - static_cast<double>(whole);
+        if (fraction > 0.5 || (fraction == 0.5 && (whole & 1u) != 0)) ++whole;
+        return whole;
     }
 
     void put(char c) noexcept {
@@ -441,7 +478,7 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
             out.option_name(option, index);
             out.text(" is ");
             // Integers, such as a number of rows, are printed in full, other values with 7 digits.
-            if (value.is_integer() || (static_cast<double>(value) == std::floor(value) && std::fabs(value) < 1e15)) {
+            if (value.is_integer() || detail::is_whole_below_1e15(value)) {
                 out.whole(value);
             } else {
                 out.real(value);
