@@ -10,6 +10,11 @@ endif()
 include(${port_file})
 unset(port_file)
 
+# The functions below are also called from the directories of a project that adds microfit with
+# add_subdirectory, where this directory's variables are not visible; global properties are.
+set_property(GLOBAL PROPERTY MICROFIT_PORT_EMULATOR "${MICROFIT_PORT_EMULATOR}")
+set_property(GLOBAL PROPERTY MICROFIT_EXPECT_EXIT_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/microfit_expect_exit.cmake")
+
 # microfit_add_firmware(TARGET [HEAP_TRAP])
 #
 # Links the executable TARGET as a firmware image for the port: startup code, linker script and
@@ -24,6 +29,7 @@ function(microfit_add_firmware target)
     message(FATAL_ERROR "microfit_add_firmware(${target}): unknown arguments ${arg_UNPARSED_ARGUMENTS}")
   endif()
 
+  get_property(emulator GLOBAL PROPERTY MICROFIT_PORT_EMULATOR)
   target_link_libraries(${target} PRIVATE microfit_port)
   if(arg_HEAP_TRAP)
     target_link_libraries(${target} PRIVATE microfit_port_heap_trap)
@@ -31,7 +37,7 @@ function(microfit_add_firmware target)
   target_link_options(${target} PRIVATE "LINKER:-Map=$<TARGET_FILE:${target}>.map")
   set_target_properties(${target} PROPERTIES
     SUFFIX .elf
-    CROSSCOMPILING_EMULATOR "${MICROFIT_PORT_EMULATOR}")
+    CROSSCOMPILING_EMULATOR "${emulator}")
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_OBJCOPY} -O binary $<TARGET_FILE:${target}> $<TARGET_FILE_DIR:${target}>/${target}.bin
     VERBATIM)
@@ -55,11 +61,13 @@ function(microfit_add_firmware_test name target)
   if(NOT DEFINED arg_EXPECTED_STATUS)
     set(arg_EXPECTED_STATUS 0)
   endif()
+  get_property(emulator GLOBAL PROPERTY MICROFIT_PORT_EMULATOR)
+  get_property(script GLOBAL PROPERTY MICROFIT_EXPECT_EXIT_SCRIPT)
   add_test(NAME ${name} COMMAND ${CMAKE_COMMAND}
-    "-DCOMMAND=${MICROFIT_PORT_EMULATOR};$<TARGET_FILE:${target}>"
+    "-DCOMMAND=${emulator};$<TARGET_FILE:${target}>"
     -DEXPECTED_STATUS=${arg_EXPECTED_STATUS}
     "-DEXPECTED_OUTPUT=${arg_EXPECTED_OUTPUT}"
-    -P ${PROJECT_SOURCE_DIR}/cmake/microfit_expect_exit.cmake)
+    -P ${script})
 endfunction()
 
 # microfit_firmware_adapt_doctest(TARGET)
