@@ -235,3 +235,27 @@ TEST_CASE("early stopping inside fit restores the best epoch bit for bit") {
     CHECK(std::memcmp(model.parameters(), parameters[best].data(), Line::parameter_bytes) == 0);
     CHECK(std::memcmp(model.parameters(), parameters.back().data(), Line::parameter_bytes) != 0);
 }
+
+TEST_CASE("fit with early stopping rejects an invalid min_delta") {
+    // With a NaN min_delta no epoch after the first could count as an improvement.
+    using Line = Sequential<Dense<1, 1>>;
+    Line model(1);
+    const Line before = model;
+    Trainer<Line, MeanSquaredError, Sgd, 4> trainer(model);
+    const float x[4] = {-1.0f, -0.5f, 0.5f, 1.0f};
+    const float y[4] = {-2.0f, -1.0f, 1.0f, 2.0f};
+    FitOptions options;
+    options.epochs = 5;
+    options.batch_size = 4;
+
+    for (const float min_delta : {std::numeric_limits<float>::quiet_NaN(), -0.5f,
+                                  std::numeric_limits<float>::infinity()}) {
+        CAPTURE(min_delta);
+        EarlyStopping<Line> stopping(model, 2, min_delta, true, Monitor::training_loss);
+        const Status s = trainer.fit(regression_data(x, y, 4, 1, 1), options, nullptr, stopping);
+        CHECK(s.code == StatusCode::invalid_option);
+        CHECK(std::string(s.option) == "EarlyStopping.min_delta");
+        CHECK(trainer.summary().epochs_completed == 0);
+        CHECK(std::memcmp(model.parameters(), before.parameters(), Line::parameter_bytes) == 0);
+    }
+}

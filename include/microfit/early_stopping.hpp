@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 
+#include "microfit/optimizer.hpp"  // detail::invalid_option, detail::is_finite_non_negative
 #include "microfit/status.hpp"
 #include "microfit/trainer.hpp"
 
@@ -99,7 +100,12 @@ public:
     // Limitation: fit cannot see an EarlyStopping called from inside another callback (a lambda).
     // Such a callback stops training after the first epoch and only status() reports why, unless
     // the caller runs check_fit first.
+    /// Also returns invalid_option for a min_delta that is negative, NaN or infinite, with which no
+    /// epoch after the first could improve.
     Status check_fit(bool has_validation) const noexcept {
+        if (!detail::is_finite_non_negative(min_delta_)) {
+            return detail::invalid_option("EarlyStopping.min_delta", min_delta_, "finite and at least 0");
+        }
         return monitor_ == Monitor::validation_loss && !has_validation ? missing_validation() : Status{};
     }
 
