@@ -427,15 +427,20 @@ TEST_CASE("shuffled epochs use a new order each epoch") {
     CHECK_FALSE(same_parameters(*shuffled_twice, *train(microfit::Sampling::in_order, 1, {2})));
 }
 
-TEST_CASE("evaluate matches the mean of per-sample losses") {
+TEST_CASE("evaluate matches whole-set reference losses") {
     using Model = Sequential<Dense<4, 6>, Tanh, Dense<6, 3>>;
     Model model(30);
     randomize_biases(model, 31);
-    const Samples samples = make_samples(11, 4, 3, 0, 32);
+    Samples samples = make_samples(11, 4, 3, 0, 32);
+    // Weight 10 on every third row and 0.01 on the others, so that the weighted mean is far from
+    // both the plain mean and sum(w l) / N.
+    for (std::size_t r = 0; r < samples.rows; ++r) samples.sample_weight[r] = r % 3 == 0 ? 10.0f : 0.01f;
     const auto layers = microfit_test::describe_model<Model>();
 
+    // Per-row losses from the double-precision reference, one row at a time.
     double loss_sum = 0.0;
     double weighted_sum = 0.0;
+    double weight_sum = 0.0;
     for (std::size_t r = 0; r < samples.rows; ++r) {
         const std::vector<double> x(samples.features.begin() + static_cast<std::ptrdiff_t>(4 * r),
                                     samples.features.begin() + static_cast<std::ptrdiff_t>(4 * r + 4));
@@ -443,19 +448,42 @@ TEST_CASE("evaluate matches the mean of per-sample losses") {
         const double l = microfit_test::sparse_categorical_crossentropy(z.data(), 3, samples.labels[r]);
         loss_sum += l;
         weighted_sum += samples.sample_weight[r] * l;
+        weight_sum += samples.sample_weight[r];
     }
 
-    microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Sgd, 8> trainer(model);
-    // Batches of 1, 4 (the last one partial: 11 = 4 + 4 + 3) and 8 combine as sum(n_b L_b) / n.
-    for (std::size_t batch_size : {1u, 4u, 8u}) {
-        CAPTURE(batch_size);
-        microfit::Evaluation<3> evaluation;
-        CHECK(trainer.evaluate(samples.classification(true), evaluation, batch_size).ok());
-        CHECK(evaluation.rows == 11);
-        CHECK(evaluation.has_sample_weight);
-        CHECK(evaluation.loss == relative(loss_sum / 11.0));
-        CHECK(evaluation.weighted_loss == relative(weighted_sum / 11.0));
-        CHECK(evaluation.confusion.total() == 11.0f);
+    struct Expected {
+        microfit::Reduction reduction;
+        double loss;
+        double weighted_loss;
+    };
+    const Expected cases[] = {
+        {microfit::Reduction::sum_over_batch_size, loss_sum / 11.0, weighted_sum / 11.0},
+        {microfit::Reduction::weighted_mean, loss_sum / 11.0, weighted_sum / weight_sum},
+        {microfit::Reduction::sum, loss_sum, weighted_sum},
+    };
+
+    microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Sgd, 16> trainer(model);
+    for (const Expected& expected : cases) {
+        CAPTURE(microfit::reduction_name(expected.reduction));
+        microfit::Evaluation<3> whole_set;
+        CHECK(trainer.evaluate(samples.classification(true), whole_set, 11, expected.reduction).ok());
+
+        // Batches of 1, 2 and 3 leave a partial last batch (11 = 5 * 2 + 1 = 3 * 3 + 2).
+        for (std::size_t batch_size : {1u, 2u, 3u, 11u}) {
+            CAPTURE(batch_size);
+            microfit::Evaluation<3> evaluation;
+            CHECK(trainer.evaluate(samples.classification(true), evaluation, batch_size, expected.reduction).ok());
+            CHECK(evaluation.rows == 11);
+            CHECK(evaluation.has_sample_weight);
+            CHECK(evaluation.loss == relative(expected.loss));
+            CHECK(evaluation.weighted_loss == relative(expected.weighted_loss));
+            CHECK(evaluation.confusion.total() == 11.0f);
+
+            // The batch size changes only the float rounding of the sums. For 11 positive terms
+            // that is at most about 16 roundings of 2^-24, below 1e-6.
+            CHECK(evaluation.loss == relative(whole_set.loss, 1e-6));
+            CHECK(evaluation.weighted_loss == relative(whole_set.weighted_loss, 1e-6));
+        }
     }
 }
 

@@ -440,6 +440,99 @@ TEST_CASE("validation sample weights change only the weighted loss and confusion
     CHECK(weighted_mean.loss == relative(0.8652038279041839));
 }
 
+TEST_CASE("evaluation reduces over the whole set") {
+    // Logit z = x and target 0 make the mean absolute error of row i exactly x_i = i + 1. With
+    // weights [1, 0, 2, 0.5, 4, 0.25]: sum(l) = 21, sum(w l) = 1 + 6 + 2 + 20 + 1.5 = 30.5 and
+    // sum(w) = 7.75 over N = 6 rows.
+    using Model = Sequential<Dense<1, 1>>;
+    Model model(0);
+    model.weight<0>(0, 0) = 1.0f;
+    model.bias<0>(0) = 0.0f;
+    microfit::Trainer<Model, microfit::MeanAbsoluteError, microfit::Sgd, 8> trainer(model);
+    const float features[6] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f};
+    const float targets[6] = {};
+    const float sample_weight[6] = {1.0f, 0.0f, 2.0f, 0.5f, 4.0f, 0.25f};
+    const microfit::Dataset data = microfit::regression_data(features, targets, 6, 1, 1, sample_weight);
+
+    // Batches of 4 leave a partial batch of 2. A batch of 1 on row 1 has weight sum 0, which
+    // weighted_mean reduces to 0 and which then counts with weight 0.
+    for (std::size_t batch_size : {1u, 2u, 3u, 4u, 6u}) {
+        CAPTURE(batch_size);
+        microfit::Evaluation<0> mean;
+        microfit::Evaluation<0> weighted_mean;
+        microfit::Evaluation<0> sum;
+        CHECK(trainer.evaluate(data, mean, batch_size, microfit::Reduction::sum_over_batch_size).ok());
+        CHECK(trainer.evaluate(data, weighted_mean, batch_size, microfit::Reduction::weighted_mean).ok());
+        CHECK(trainer.evaluate(data, sum, batch_size, microfit::Reduction::sum).ok());
+
+        // Every batch sum and every unweighted batch mean (6 / 3, 10 / 4, 11 / 2, ...) is exact in
+        // float here, so these figures are exact at every batch size.
+        CHECK(sum.loss == 21.0f);
+        CHECK(sum.weighted_loss == 30.5f);
+        CHECK(mean.loss == 3.5f);
+        CHECK(weighted_mean.loss == 3.5f);
+
+        // A weighted batch mean such as 7 / 3 rounds, so these match to within a few float ulps.
+        CHECK(mean.weighted_loss == relative(30.5 / 6.0, 1e-6));
+        CHECK(weighted_mean.weighted_loss == relative(30.5 / 7.75, 1e-6));
+    }
+}
+
+TEST_CASE("weighted_mean evaluation of zero weights is 0") {
+    using Model = Sequential<Dense<1, 1>>;
+    Model model(0);
+    model.weight<0>(0, 0) = 1.0f;
+    microfit::Trainer<Model, microfit::MeanAbsoluteError, microfit::Sgd, 4> trainer(model);
+    const float features[5] = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+    const float targets[5] = {};
+    const float zeros[5] = {};
+    const microfit::Dataset data = microfit::regression_data(features, targets, 5, 1, 1, zeros);
+
+    for (std::size_t batch_size : {1u, 2u, 4u}) {
+        CAPTURE(batch_size);
+        microfit::Evaluation<0> evaluation;
+        CHECK(trainer.evaluate(data, evaluation, batch_size, microfit::Reduction::weighted_mean).ok());
+        CHECK(evaluation.weighted_loss == 0.0f);
+        CHECK(evaluation.loss == relative(3.0));
+    }
+}
+
+TEST_CASE("fit validation loss ignores batch size") {
+    // Learning rate 0 keeps the model fixed, so every run gets the same validation outputs.
+    using Model = Sequential<Dense<3, 4>, Tanh, Dense<4, 3>>;
+    using Trainer = microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Sgd, 8>;
+    const ClassificationSamples training(12, 3, 3, 110);
+    const ClassificationSamples validation(10, 3, 3, 111);
+    std::vector<float> validation_weight;
+    for (std::size_t r = 0; r < 10; ++r) validation_weight.push_back(r % 3 == 0 ? 10.0f : 0.01f);
+    const microfit::Dataset train_data =
+        microfit::classification_data(training.features.data(), training.labels.data(), 12, 3);
+    const microfit::Dataset validation_data = microfit::classification_data(
+        validation.features.data(), validation.labels.data(), 10, 3, validation_weight.data());
+
+    for (auto reduction : {microfit::Reduction::sum_over_batch_size, microfit::Reduction::weighted_mean,
+                           microfit::Reduction::sum}) {
+        CAPTURE(microfit::reduction_name(reduction));
+        Model model(112);
+        Trainer trainer(model, {}, sgd_with(0.0f));
+        microfit::Evaluation<3> whole_set;
+        CHECK(trainer.evaluate(validation_data, whole_set, 8, reduction).ok());
+
+        for (std::size_t batch_size : {1u, 3u, 8u}) {
+            CAPTURE(batch_size);
+            microfit::FitOptions options;
+            options.batch_size = batch_size;
+            options.reduction = reduction;
+            microfit::History<3, 1> history;
+            CHECK(trainer.fit(train_data, options, &validation_data, history).ok());
+            CHECK(history.count == 1);
+            const microfit::Evaluation<3>& logged = history.logs[0].validation;
+            CHECK(logged.loss == relative(whole_set.loss, 1e-6));
+            CHECK(logged.weighted_loss == relative(whole_set.weighted_loss, 1e-6));
+        }
+    }
+}
+
 TEST_CASE("sample weights multiply class weights in training") {
     // Training with class weights c and sample weights s matches training with sample weights
     // s * c[label] and no class weights, bit for bit.

@@ -13,6 +13,8 @@
 //   are left out of it and counted instead, and an epoch without a single finite step has loss NaN.
 // - Class weights act on the training loss only. Evaluation reports the unweighted loss and
 //   metrics and, side by side, the ones weighted by the data set's sample weights.
+// - An evaluation loss is the reduction applied to the whole data set at once: sum(w_i l_i) / N,
+//   sum(w_i l_i) / sum(w_i) or sum(w_i l_i), whatever the evaluation batch size.
 #pragma once
 
 #include <cmath>
@@ -63,8 +65,12 @@ struct Evaluation {
 
     std::size_t rows = 0;
     bool has_sample_weight = false;
-    float loss = 0.0f;           ///< Unweighted loss with the chosen reduction.
-    float weighted_loss = 0.0f;  ///< Loss weighted by the sample weights.
+    /// Unweighted loss over all N rows: sum(l_i) / N, or sum(l_i) with Reduction::sum.
+    float loss = 0.0f;
+    /// Loss weighted by the sample weights w_i, over all N rows: sum(w_i l_i) / N
+    /// (sum_over_batch_size), sum(w_i l_i) / sum(w_i) (weighted_mean, 0 when sum(w_i) is 0) or
+    /// sum(w_i l_i) (sum). The evaluation batch size changes only the rounding of either figure.
+    float weighted_loss = 0.0f;
     ConfusionMatrix<metric_classes> confusion;           ///< Unweighted counts; empty for regression.
     ConfusionMatrix<metric_classes> weighted_confusion;  ///< Summed sample weights.
 };
@@ -74,12 +80,16 @@ template <std::size_t Classes>
 struct EpochLog {
     std::size_t epoch = 0;          ///< 1-based.
     std::size_t epochs = 0;         ///< Epochs requested.
-    /// Training loss as optimized (effective weights, chosen reduction); NaN when no step of the
-    /// epoch was finite.
+    /// Training loss as optimized (effective weights, chosen reduction): the mean of the batch
+    /// losses weighted by batch size, sum(n_b L_b) / sum(n_b), so under weighted_mean or sum it
+    /// depends on the training batch size, unlike `validation`. NaN when no step of the epoch was
+    /// finite.
     float loss = 0.0f;
     std::size_t steps = 0;          ///< Optimizer steps taken this epoch.
     std::size_t skipped_steps = 0;  ///< Batches whose loss or gradient was not finite.
     bool has_validation = false;
+    /// The validation set after the epoch, as evaluate() computes it with the options' batch size
+    /// and reduction.
     Evaluation<Classes> validation;
 };
 
@@ -125,6 +135,40 @@ inline std::size_t first_non_finite(const float* values, std::size_t n) noexcept
     while (i < n && std::isfinite(values[i])) ++i;
     return i;
 }
+
+/// Accumulator that turns the reduced losses L_b of the batches of one data set into the loss the
+/// reduction defines over the whole set, whatever the batch size. Each batch counts with the
+/// divisor d_b its reduction used, so d_b L_b is the batch's sum(w_i l_i):
+/// - sum_over_batch_size: d_b = n_b, giving sum(w_i l_i) / N, as the epoch loss rule does.
+/// - weighted_mean: d_b = W_b, the batch's weight sum, giving sum(w_i l_i) / sum(w_i), or 0 when
+///   the weights of the whole set sum to 0.
+/// - sum: the plain sum of the L_b, which is sum(w_i l_i).
+/// The sums are taken in double, in batch order. Each L_b was rounded to float, so two batch sizes
+/// can differ in the last bits of the result.
+class DataSetLoss {
+public:
+    explicit DataSetLoss(Reduction reduction) noexcept : reduction_(reduction) {}
+
+    /// Adds a batch of `rows` rows with reduced loss `batch_loss` and weight sum `weight_sum`.
+    void add(float batch_loss, std::size_t rows, float weight_sum) noexcept {
+        double divisor = 1.0;
+        if (reduction_ == Reduction::sum_over_batch_size) divisor = static_cast<double>(rows);
+        if (reduction_ == Reduction::weighted_mean) divisor = static_cast<double>(weight_sum);
+        weighted_sum_ += divisor * static_cast<double>(batch_loss);
+        divisor_sum_ += divisor;
+    }
+
+    /// Returns the loss of the rows added so far.
+    float total() const noexcept {
+        if (reduction_ == Reduction::sum) return static_cast<float>(weighted_sum_);
+        return divisor_sum_ > 0.0 ? static_cast<float>(weighted_sum_ / divisor_sum_) : 0.0f;
+    }
+
+private:
+    Reduction reduction_;
+    double weighted_sum_ = 0.0;  ///< sum(d_b L_b)
+    double divisor_sum_ = 0.0;   ///< sum(d_b)
+};
 
 /// Detects a callback class that checks the arguments of fit before training starts, as
 /// EarlyStopping does: `Status check_fit(bool has_validation) const`.
@@ -302,8 +346,9 @@ public:
         summary_ = FitSummary{};
     }
 
-    /// Computes the loss and metrics of the model on `data` in batches of `batch_size` rows,
-    /// combining batch losses as sum(n_b * L_b) / sum(n_b). On error `out` is untouched. Returns
+    /// Computes the loss and metrics of the model on `data` in batches of `batch_size` rows. The
+    /// losses are those of the whole data set under `reduction` (see Evaluation), so `batch_size`
+    /// changes only their rounding. On error `out` is untouched. Returns
     /// invalid_batch_size (outside [1, MaxBatch]), invalid_option (reduction out of the enum), a
     /// data set status as for fit() (without a role), or non_finite_output when an output of the
     /// model is NaN or infinite, as after training diverged.
@@ -490,8 +535,8 @@ private:
         Status status;
         result.rows = data.rows;
         result.has_sample_weight = data.sample_weight != nullptr;
-        double loss_sum = 0.0;
-        double weighted_loss_sum = 0.0;
+        detail::DataSetLoss loss(reduction);
+        detail::DataSetLoss weighted_loss(reduction);
 
         for (std::size_t start = 0; start < data.rows; start += batch_size) {
             const std::size_t n = start + batch_size <= data.rows ? batch_size : data.rows - start;
@@ -501,6 +546,9 @@ private:
             if (status.ok()) status = check_outputs(start, n);
 
             const float* logits = workspace_.output();
+            // Summed in row order, as reduce() sums, so that a weighted_mean batch counts with the
+            // very weight sum that reduce() divided by.
+            float batch_weight = 0.0f;
             for (std::size_t r = 0; r < n; ++r) {
                 const std::size_t i = start + r;
                 const std::int32_t label = classification ? data.labels[i] : 0;
@@ -508,19 +556,19 @@ private:
                 const float* z = logits + r * Model::output_stride;
                 losses_[r] = loss_.template compute<outputs>(z, label, target, nullptr);
                 weights_[r] = data.sample_weight == nullptr ? 1.0f : data.sample_weight[i];
+                batch_weight += weights_[r];
                 if constexpr (classification) {
                     const std::int32_t predicted = Loss::template predicted_class<outputs>(z);
                     result.confusion.add(label, predicted);
                     result.weighted_confusion.add(label, predicted, weights_[r]);
                 }
             }
-            const double rows_in_batch = static_cast<double>(n);
-            loss_sum += rows_in_batch * static_cast<double>(reduce(losses_, nullptr, n, reduction));
-            weighted_loss_sum += rows_in_batch * static_cast<double>(reduce(losses_, weights_, n, reduction));
+            loss.add(reduce(losses_, nullptr, n, reduction), n, static_cast<float>(n));
+            weighted_loss.add(reduce(losses_, weights_, n, reduction), n, batch_weight);
         }
 
-        result.loss = static_cast<float>(loss_sum / static_cast<double>(data.rows));
-        result.weighted_loss = static_cast<float>(weighted_loss_sum / static_cast<double>(data.rows));
+        result.loss = loss.total();
+        result.weighted_loss = weighted_loss.total();
         return status;
     }
 
