@@ -471,8 +471,10 @@ TEST_CASE("sample weight 0 zeroes the reduced loss and the gradient scale") {
                            microfit::Reduction::sum}) {
         CAPTURE(microfit::reduction_name(reduction));
         CHECK(microfit::reduce(&result.loss, &weight, 1, reduction) == 0.0f);
-        // The trainer multiplies the gradient by weight * scale.
-        CHECK(weight * microfit::reduction_scale(&weight, 1, reduction) == 0.0f);
+        // The trainer multiplies the gradient by the factor.
+        float factor = 1.0f;
+        microfit::gradient_factors(&weight, 1, reduction, &factor);
+        CHECK(factor == 0.0f);
     }
 }
 
@@ -480,22 +482,43 @@ TEST_CASE("weighted mean of weights summing to 0 is 0, not NaN") {
     const float losses[3] = {1.0f, 2.0f, 3.0f};
     const float weights[3] = {0.0f, 0.0f, 0.0f};
     CHECK(microfit::reduce(losses, weights, 3, microfit::Reduction::weighted_mean) == 0.0f);
-    CHECK(microfit::reduction_scale(weights, 3, microfit::Reduction::weighted_mean) == 0.0f);
+    float factors[3] = {1.0f, 1.0f, 1.0f};
+    microfit::gradient_factors(weights, 3, microfit::Reduction::weighted_mean, factors);
+    CHECK(factors[0] == 0.0f);
+    CHECK(factors[1] == 0.0f);
+    CHECK(factors[2] == 0.0f);
     CHECK(microfit::reduce(losses, weights, 3, microfit::Reduction::sum_over_batch_size) == 0.0f);
 }
 
-TEST_CASE("reduction scale turns the weighted sum into the reduced loss") {
+TEST_CASE("gradient factors sum to the derivative of the reduced loss") {
     const float losses[4] = {1.0f, 2.0f, 3.0f, 4.0f};
     const float weights[4] = {0.5f, 1.0f, 2.0f, 0.5f};
+    // Weighted sum 0.5 + 2 + 6 + 2 = 10.5, weight sum 4, batch size 4: the reduced loss is
+    // sum(factor_i * l_i), since every reduction is linear in the losses.
     for (auto reduction : {microfit::Reduction::sum_over_batch_size, microfit::Reduction::weighted_mean,
                            microfit::Reduction::sum}) {
         CAPTURE(microfit::reduction_name(reduction));
-        // Weighted sum 0.5 + 2 + 6 + 2 = 10.5, weight sum 4, batch size 4.
-        const float reduced = microfit::reduce(losses, weights, 4, reduction);
-        CHECK(reduced == relative(10.5 * microfit::reduction_scale(weights, 4, reduction)));
+        float factors[4];
+        microfit::gradient_factors(weights, 4, reduction, factors);
+        double reduced = 0.0;
+        for (int i = 0; i < 4; ++i) reduced += static_cast<double>(factors[i]) * losses[i];
+        CHECK(microfit::reduce(losses, weights, 4, reduction) == relative(reduced));
     }
-    CHECK(microfit::reduction_scale(weights, 4, microfit::Reduction::sum_over_batch_size) == 0.25f);
-    CHECK(microfit::reduction_scale(weights, 4, microfit::Reduction::weighted_mean) == 0.25f);
-    CHECK(microfit::reduction_scale(nullptr, 5, microfit::Reduction::weighted_mean) == relative(0.2));
-    CHECK(microfit::reduction_scale(weights, 4, microfit::Reduction::sum) == 1.0f);
+    float factors[5];
+    microfit::gradient_factors(weights, 4, microfit::Reduction::sum_over_batch_size, factors);
+    CHECK(factors[2] == 0.5f);  // 2 / 4
+    microfit::gradient_factors(weights, 4, microfit::Reduction::weighted_mean, factors);
+    CHECK(factors[2] == 0.5f);  // 2 / 4
+    microfit::gradient_factors(nullptr, 5, microfit::Reduction::weighted_mean, factors);
+    CHECK(factors[4] == 0.2f);
+    microfit::gradient_factors(weights, 4, microfit::Reduction::sum, factors);
+    CHECK(factors[2] == 2.0f);
+}
+
+TEST_CASE("weighted mean gradient factors of tiny weights stay finite") {
+    // Four weights of the smallest float sum to 5.6e-45, whose reciprocal overflows float.
+    const float tiny = std::numeric_limits<float>::denorm_min();
+    float weights[4] = {tiny, tiny, tiny, tiny};
+    microfit::gradient_factors(weights, 4, microfit::Reduction::weighted_mean, weights);
+    for (const float factor : weights) CHECK(factor == 0.25f);
 }

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -609,4 +610,35 @@ TEST_CASE("binary model with one logit weighs classes by label") {
     CHECK(status.code == microfit::StatusCode::label_out_of_range);
     CHECK(status.index == 1);
     CHECK(status.limit == 2.0);
+}
+
+TEST_CASE("weighted mean training with tiny weights matches unit weights") {
+    // Under weighted_mean each gradient is scaled by w_i / sum(w). Ten weights of the smallest
+    // float give exactly the factors of ten weights of 1, so the parameters must be identical;
+    // dividing by a reciprocal of the weight sum instead would overflow to inf and skip every step.
+    using Model = Sequential<Dense<3, 4>, Tanh, Dense<4, 2>>;
+    const ClassificationSamples samples(10, 3, 2, 62);
+    std::vector<float> tiny(10, std::numeric_limits<float>::denorm_min());
+    std::vector<float> ones(10, 1.0f);
+    microfit::FitOptions options;
+    options.epochs = 3;
+    options.batch_size = 5;
+    options.reduction = microfit::Reduction::weighted_mean;
+
+    Model tiny_model(63);
+    microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Adam, 5> tiny_trainer(tiny_model);
+    CHECK(tiny_trainer
+              .fit(microfit::classification_data(samples.features.data(), samples.labels.data(), 10, 3, tiny.data()),
+                   options)
+              .ok());
+    CHECK(tiny_trainer.summary().steps == 6);
+    CHECK(tiny_trainer.summary().skipped_steps == 0);
+
+    Model unit_model(63);
+    microfit::Trainer<Model, microfit::SparseCategoricalCrossentropy, microfit::Adam, 5> unit_trainer(unit_model);
+    CHECK(unit_trainer
+              .fit(microfit::classification_data(samples.features.data(), samples.labels.data(), 10, 3, ones.data()),
+                   options)
+              .ok());
+    CHECK(std::memcmp(tiny_model.parameters(), unit_model.parameters(), Model::parameter_bytes) == 0);
 }

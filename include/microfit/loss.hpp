@@ -40,21 +40,30 @@ constexpr const char* reduction_name(Reduction r) noexcept {
     return "unknown";
 }
 
-/// Returns the factor that turns sum(w_i * l_i) into the reduced loss: 1/n, 1/sum(w) (0 when
-/// sum(w) is 0), or 1. `weights` may be null, meaning all weights are 1.
-inline float reduction_scale(const float* weights, std::size_t n, Reduction reduction) noexcept {
+/// Writes into factors[0..n) the factor by which each sample's loss gradient is scaled, so that
+/// the sum of the scaled gradients is the gradient of reduce(): w_i / n, w_i / sum(w) (0 when
+/// sum(w) is 0), or w_i. `weights` may be null, meaning all weights are 1. Under weighted_mean each
+/// weight is divided by the sum, because 1 / sum(w) overflows to inf for a positive sum below
+/// 2.9e-39 (1 / FLT_MAX), which tiny but valid weights reach. `factors` may be `weights`.
+inline void gradient_factors(const float* weights, std::size_t n, Reduction reduction, float* factors) noexcept {
+    const auto weight = [weights](std::size_t i) { return weights == nullptr ? 1.0f : weights[i]; };
     switch (reduction) {
-        case Reduction::sum_over_batch_size:
-            return n == 0 ? 0.0f : 1.0f / static_cast<float>(n);
+        case Reduction::sum_over_batch_size: {
+            const float scale = n == 0 ? 0.0f : 1.0f / static_cast<float>(n);
+            for (std::size_t i = 0; i < n; ++i) factors[i] = weight(i) * scale;
+            return;
+        }
         case Reduction::weighted_mean: {
             float total = 0.0f;
-            for (std::size_t i = 0; i < n; ++i) total += weights == nullptr ? 1.0f : weights[i];
-            return total > 0.0f ? 1.0f / total : 0.0f;
+            for (std::size_t i = 0; i < n; ++i) total += weight(i);
+            for (std::size_t i = 0; i < n; ++i) factors[i] = total > 0.0f ? weight(i) / total : 0.0f;
+            return;
         }
         case Reduction::sum:
-            return 1.0f;
+            for (std::size_t i = 0; i < n; ++i) factors[i] = weight(i);
+            return;
     }
-    return 0.0f;
+    for (std::size_t i = 0; i < n; ++i) factors[i] = 0.0f;
 }
 
 /// Returns the reduced loss of n per-sample losses with optional weights (null means all 1).

@@ -500,9 +500,10 @@ private:
         }
 
         batch_loss = reduce(losses_, weights_, n, options.reduction);
-        const float scale = reduction_scale(weights_, n, options.reduction);
+        // The weights are no longer needed, so they turn into the gradient factors in place.
+        gradient_factors(weights_, n, options.reduction, weights_);
         for (std::size_t r = 0; r < n; ++r) {
-            const detail::simd::Vec factor = detail::simd::broadcast(weights_[r] * scale);
+            const detail::simd::Vec factor = detail::simd::broadcast(weights_[r]);
             float* row = dlogits + r * Model::output_stride;
             for (std::size_t j = 0; j < Model::output_stride; j += detail::simd::width) {
                 detail::simd::store(row + j, detail::simd::load(row + j) * factor);
