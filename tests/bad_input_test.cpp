@@ -305,7 +305,7 @@ TEST_CASE("fit rejects class weights for a regression loss") {
     options.class_weight = ClassWeights{f.class_weight, 2};
     const Before<Regression> before(f);
     check_rejected(f, before, f.trainer.fit(f.train(), options), StatusCode::wrong_class_weight_count,
-                   "got 2 class weights for 0 classes");
+                   "got 2 class weights, but a regression loss takes none");
 }
 
 // ---------------------------------------------------------------------------------------------

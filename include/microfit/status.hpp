@@ -441,6 +441,11 @@ inline std::size_t Status::format(char* buffer, std::size_t size) const noexcept
         case StatusCode::wrong_class_weight_count:
             out.text("got ");
             out.whole(value);
+            if (limit.is_integer() && limit.bits() == 0) {
+                // Only regression losses have no classes.
+                out.text(" class weights, but a regression loss takes none");
+                break;
+            }
             out.text(" class weights for ");
             out.whole(limit);
             out.text(" classes");
