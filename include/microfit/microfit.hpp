@@ -4,6 +4,8 @@
 #include "microfit/config.hpp"
 #include "microfit/dataset.hpp"
 #include "microfit/early_stopping.hpp"
+#include "microfit/evaluation.hpp"
+#include "microfit/fit_options.hpp"
 #include "microfit/layers.hpp"
 #include "microfit/loss.hpp"
 #include "microfit/metrics.hpp"

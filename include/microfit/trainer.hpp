@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "microfit/dataset.hpp"
+#include "microfit/fit_options.hpp"
 #include "microfit/detail/simd.hpp"
 #include "microfit/detail/softmax.hpp"
 #include "microfit/loss.hpp"
@@ -37,81 +38,6 @@
 #include "microfit/weighting.hpp"
 
 namespace microfit {
-
-/// Order in which training draws samples.
-enum class Sampling : std::uint8_t {
-    shuffled,               ///< Every sample once per epoch, in a new seeded random order each epoch.
-    in_order,               ///< Every sample once per epoch, in row order.
-    balanced_oversampling,  ///< ceil(rows / batch_size) batches drawn by BalancedSampler.
-};
-
-struct FitOptions {
-    std::size_t epochs = 1;       ///< Passes over the data; 0 trains nothing and returns ok.
-    std::size_t batch_size = 32;  ///< In [1, MaxBatch].
-    Sampling sampling = Sampling::shuffled;
-    std::uint64_t seed = 0;       ///< Seeds the sample order; the same seed gives bit-identical parameters.
-    Reduction reduction = Reduction::sum_over_batch_size;
-    ClassWeights class_weight;    ///< One weight per class, or empty.
-    bool stop_on_non_finite = false;  ///< Stop after the first skipped step instead of going on.
-};
-
-/// Loss and metrics of a model on one data set. The unweighted figures count every sample once;
-/// the weighted ones use the data set's sample weights (and equal the unweighted ones when it has
-/// none). Class weights never enter an evaluation.
-template <std::size_t Classes>
-struct Evaluation {
-    static constexpr std::size_t metric_classes = Classes < 2 ? 2 : Classes;
-    static constexpr bool has_metrics = Classes >= 2;
-
-    std::size_t rows = 0;
-    bool has_sample_weight = false;
-    /// Unweighted loss over all N rows: sum(l_i) / N, or sum(l_i) with Reduction::sum.
-    float loss = 0.0f;
-    /// Loss weighted by the sample weights w_i, over all N rows: sum(w_i l_i) / N
-    /// (sum_over_batch_size), sum(w_i l_i) / sum(w_i) (weighted_mean, 0 when sum(w_i) is 0) or
-    /// sum(w_i l_i) (sum). The evaluation batch size changes only the rounding of either figure.
-    float weighted_loss = 0.0f;
-    ConfusionMatrix<metric_classes> confusion;           ///< Unweighted counts; empty for regression.
-    ConfusionMatrix<metric_classes> weighted_confusion;  ///< Summed sample weights.
-};
-
-/// Per-epoch figures that `fit` passes to its callback.
-template <std::size_t Classes>
-struct EpochLog {
-    std::size_t epoch = 0;          ///< 1-based.
-    std::size_t epochs = 0;         ///< Epochs requested.
-    /// Training loss as optimized (effective weights, chosen reduction): the mean of the batch
-    /// losses weighted by batch size, sum(n_b L_b) / sum(n_b), so under weighted_mean or sum it
-    /// depends on the training batch size, unlike `validation`. NaN when no step of the epoch was
-    /// finite.
-    float loss = 0.0f;
-    std::size_t steps = 0;          ///< Optimizer steps taken this epoch.
-    std::size_t skipped_steps = 0;  ///< Batches whose loss or gradient was not finite.
-    bool has_validation = false;
-    /// The validation set after the epoch, as evaluate() computes it with the options' batch size
-    /// and reduction.
-    Evaluation<Classes> validation;
-};
-
-/// A fixed-size record of the epoch logs, usable as the callback of `fit`.
-template <std::size_t Classes, std::size_t MaxEpochs>
-struct History {
-    EpochLog<Classes> logs[MaxEpochs];
-    std::size_t count = 0;  ///< Logs recorded; epochs past MaxEpochs are not recorded.
-
-    bool operator()(const EpochLog<Classes>& log) noexcept {
-        if (count < MaxEpochs) logs[count++] = log;
-        return true;
-    }
-};
-
-struct FitSummary {
-    std::size_t epochs_completed = 0;
-    std::size_t steps = 0;
-    std::size_t skipped_steps = 0;
-    bool stopped_by_callback = false;
-    bool stopped_on_non_finite = false;  ///< fit returned training_diverged.
-};
 
 namespace detail {
 
@@ -135,40 +61,6 @@ inline std::size_t first_non_finite(const float* values, std::size_t n) noexcept
     while (i < n && std::isfinite(values[i])) ++i;
     return i;
 }
-
-/// Accumulator that turns the reduced losses L_b of the batches of one data set into the loss the
-/// reduction defines over the whole set, whatever the batch size. Each batch counts with the
-/// divisor d_b its reduction used, so d_b L_b is the batch's sum(w_i l_i):
-/// - sum_over_batch_size: d_b = n_b, giving sum(w_i l_i) / N, as the epoch loss rule does.
-/// - weighted_mean: d_b = W_b, the batch's weight sum, giving sum(w_i l_i) / sum(w_i), or 0 when
-///   the weights of the whole set sum to 0.
-/// - sum: the plain sum of the L_b, which is sum(w_i l_i).
-/// The sums are taken in double, in batch order. Each L_b was rounded to float, so two batch sizes
-/// can differ in the last bits of the result.
-class DataSetLoss {
-public:
-    explicit DataSetLoss(Reduction reduction) noexcept : reduction_(reduction) {}
-
-    /// Adds a batch of `rows` rows with reduced loss `batch_loss` and weight sum `weight_sum`.
-    void add(float batch_loss, std::size_t rows, float weight_sum) noexcept {
-        double divisor = 1.0;
-        if (reduction_ == Reduction::sum_over_batch_size) divisor = static_cast<double>(rows);
-        if (reduction_ == Reduction::weighted_mean) divisor = static_cast<double>(weight_sum);
-        weighted_sum_ += divisor * static_cast<double>(batch_loss);
-        divisor_sum_ += divisor;
-    }
-
-    /// Returns the loss of the rows added so far.
-    float total() const noexcept {
-        if (reduction_ == Reduction::sum) return static_cast<float>(weighted_sum_);
-        return divisor_sum_ > 0.0 ? static_cast<float>(weighted_sum_ / divisor_sum_) : 0.0f;
-    }
-
-private:
-    Reduction reduction_;
-    double weighted_sum_ = 0.0;  ///< sum(d_b L_b)
-    double divisor_sum_ = 0.0;   ///< sum(d_b)
-};
 
 /// Detects a callback class that checks the arguments of fit before training starts, as
 /// EarlyStopping does: `Status check_fit(bool has_validation) const`.
