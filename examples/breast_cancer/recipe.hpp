@@ -100,7 +100,8 @@ inline void standardize(const float* features, const std::uint32_t* train_rows, 
 }
 
 /// One line of text, built without printf. Numbers are printed as printf's "%*.*f" would print
-/// them: rounded to nearest from their exact binary value, ties to even.
+/// them: rounded to nearest from their exact binary value, ties to even. Text past 199 characters
+/// is dropped.
 class Line {
 public:
     Line& text(const char* s) {
@@ -110,9 +111,10 @@ public:
 
     /// `s` left-aligned in a field of `width` characters.
     Line& text(const char* s, std::size_t width) {
-        const std::size_t start = length_;
+        std::size_t n = 0;
+        while (s[n] != '\0') ++n;
         text(s);
-        while (length_ - start < width) put(' ');
+        for (std::size_t i = n; i < width; ++i) put(' ');
         return *this;
     }
 
