@@ -63,6 +63,22 @@ namespace detail {
 /// Largest number of rows in a data set: training and the samplers index rows with 32 bits.
 inline constexpr std::uint64_t max_dataset_rows = 0xffffffffu;
 
+/// Returns invalid_option when `rows` exceeds max_dataset_rows, else ok.
+inline Status check_row_limit(std::size_t rows) noexcept {
+    // Where size_t has 32 bits every count fits, and the comparison would be always false
+    // (GCC's -Wtype-limits), so it is compiled only for wider size_t.
+    if constexpr (sizeof(std::size_t) > sizeof(std::uint32_t)) {
+        if (static_cast<std::uint64_t>(rows) > max_dataset_rows) {
+            Status s(StatusCode::invalid_option);
+            s.option = "rows";
+            s.value = rows;
+            s.expected = "at most 4294967295, because row indices are 32-bit";
+            return s;
+        }
+    }
+    return Status{};
+}
+
 inline Status with_role(Status s, DataRole role) noexcept {
     s.role = role;
     return s;
@@ -72,13 +88,8 @@ inline Status with_role(Status s, DataRole role) noexcept {
 inline Status validate_feature_shape(const float* features, std::size_t rows, std::size_t feature_count,
                                      std::size_t input_size) noexcept {
     if (rows == 0) return Status(StatusCode::empty_dataset);
-    if (static_cast<std::uint64_t>(rows) > max_dataset_rows) {
-        Status s(StatusCode::invalid_option);
-        s.option = "rows";
-        s.value = rows;
-        s.expected = "at most 4294967295, because row indices are 32-bit";
-        return s;
-    }
+    const Status limit = check_row_limit(rows);
+    if (!limit.ok()) return limit;
     if (features == nullptr) {
         Status s(StatusCode::missing_data);
         s.option = "features";

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "microfit/dataset.hpp"
 #include "microfit/random.hpp"
 #include "microfit/status.hpp"
 
@@ -29,17 +30,8 @@ public:
             s.option = "labels";
             return s;
         }
-        // Where size_t has 32 bits every count fits, and the comparison would be always false
-        // (GCC's -Wtype-limits), so it is compiled only for wider size_t.
-        if constexpr (sizeof(std::size_t) > sizeof(std::uint32_t)) {
-            if (static_cast<std::uint64_t>(rows) > std::uint64_t{0xffffffffu}) {
-                Status s(StatusCode::invalid_option);
-                s.option = "rows";
-                s.value = rows;
-                s.expected = "at most 4294967295, because row indices are 32-bit";
-                return s;
-            }
-        }
+        const Status limit = detail::check_row_limit(rows);
+        if (!limit.ok()) return limit;
         std::uint32_t counts[Classes] = {};
         for (std::size_t r = 0; r < rows; ++r) {
             const std::int32_t label = labels[r];
