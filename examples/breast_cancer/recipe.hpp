@@ -46,7 +46,7 @@ struct SplitRows {
 
 /// Puts every fifth sample of each class, in a seeded random order, into the validation split.
 /// Writes the row numbers of the training split to `train_rows` and those of the validation split
-/// to `validation_rows`, class by class; `scratch` contains the rows of one class at a time. Each of
+/// to `validation_rows`, class by class. `scratch` contains the rows of one class at a time. Each of
 /// the three buffers needs room for `rows` entries. Labels must be in [0, class_count).
 inline SplitRows stratified_split(const std::int32_t* labels, std::size_t rows, std::uint32_t* scratch,
                                   std::uint32_t* train_rows, std::uint32_t* validation_rows) {
@@ -111,18 +111,14 @@ public:
 
     /// `s` left-aligned in a field of `width` characters.
     Line& text(const char* s, std::size_t width) {
-        std::size_t n = 0;
-        while (s[n] != '\0') ++n;
         text(s);
-        for (std::size_t i = n; i < width; ++i) put(' ');
+        for (std::size_t i = length(s); i < width; ++i) put(' ');
         return *this;
     }
 
     /// `s` right-aligned in a field of `width` characters.
     Line& text_right(const char* s, std::size_t width) {
-        std::size_t n = 0;
-        while (s[n] != '\0') ++n;
-        for (std::size_t i = n; i < width; ++i) put(' ');
+        for (std::size_t i = length(s); i < width; ++i) put(' ');
         return text(s);
     }
 
@@ -186,12 +182,15 @@ public:
     }
 
 private:
-    static std::size_t copy(char* out, const char* s) {
+    static std::size_t length(const char* s) {
         std::size_t n = 0;
-        while (s[n] != '\0') {
-            out[n] = s[n];
-            ++n;
-        }
+        while (s[n] != '\0') ++n;
+        return n;
+    }
+
+    static std::size_t copy(char* out, const char* s) {
+        const std::size_t n = length(s);
+        for (std::size_t i = 0; i < n; ++i) out[i] = s[i];
         return n;
     }
 
