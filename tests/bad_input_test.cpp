@@ -976,7 +976,7 @@ std::string printf_seven_digits(double value) {
 
 TEST_CASE("format writes floats as printf's %.7g over the whole range") {
     // The formatter scales by exact powers of 10 and finds the exponent from the binary one,
-    // without libm; every float at this stride, from the smallest subnormal up, must agree.
+    // without libm. Every float at this stride, from the smallest subnormal up, must agree.
     int mismatches = 0;
     for (std::uint32_t bits = 1; bits < 0x7f800000u; bits += 32771u) {
         float x;

@@ -614,8 +614,9 @@ TEST_CASE("binary model with one logit weighs classes by label") {
 
 TEST_CASE("weighted mean training with tiny weights matches unit weights") {
     // Under weighted_mean each gradient is scaled by w_i / sum(w). Ten weights of the smallest
-    // float give exactly the factors of ten weights of 1, so the parameters must be identical;
-    // dividing by a reciprocal of the weight sum instead would overflow to inf and skip every step.
+    // float give exactly the factors of ten weights of 1, so the parameters must be identical.
+    // Multiplying by the reciprocal of the weight sum instead would overflow to inf and skip every
+    // step.
     using Model = Sequential<Dense<3, 4>, Tanh, Dense<4, 2>>;
     const ClassificationSamples samples(10, 3, 2, 62);
     std::vector<float> tiny(10, std::numeric_limits<float>::denorm_min());

@@ -1,5 +1,5 @@
-// One program, built in four variants, whose size differences are microfit's share of a firmware
-// image (see report.py and docs/targets.md). MICROFIT_SIZE_PROBE selects the variant:
+// One program, built in five variants, whose size differences are microfit's share of a firmware
+// image (see report.py and docs/targets.md). MICROFIT_SIZE_PROBE selects what a variant does.
 //   0  baseline: makes the data and prints a checksum, without microfit
 //   1  inference: the baseline plus a forward pass of the 30-16-2 model over a Workspace of one row
 //   2  inference and training: the baseline plus Trainer::fit (Adam, sparse categorical

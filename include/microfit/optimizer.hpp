@@ -27,12 +27,12 @@ inline Status invalid_option(const char* option, double value, const char* expec
 
 inline bool is_finite_non_negative(float x) noexcept { return x >= 0.0f && std::isfinite(x); }
 
-// Adam's bias corrections are computed in double without std::pow and the double std::sqrt: on an
+// Adam's bias corrections are computed in double without std::pow and the double std::sqrt. On an
 // FPU without double precision (Cortex-M4, M33) those two alone link about 4 KB of libm software
 // code, while the helpers below need only the double multiply and divide.
 
-/// base^exponent by repeated squaring. Each squaring doubles the relative error so far, so the
-/// error can reach about exponent * 2^-53; in Adam's 1 - beta^t it stays below 1e-12, and the
+/// Returns base^exponent by repeated squaring. Each squaring doubles the relative error so far, so
+/// the error can reach about exponent * 2^-53. In Adam's 1 - beta^t it stays below 1e-12, and the
 /// corrections round to the same floats as with std::pow for beta 0.9 to 0.9999 over the first
 /// million steps (checked on x86-64).
 inline double power(double base, std::uint32_t exponent) noexcept {
@@ -45,8 +45,8 @@ inline double power(double base, std::uint32_t exponent) noexcept {
     return result;
 }
 
-/// The square root of x in [6e-8, 1] (where Adam's correction 1 - beta2^t lies for float beta2):
-/// the float square root, refined by two Newton steps to double precision.
+/// Returns the square root of x in [6e-8, 1], where Adam's correction 1 - beta2^t lies for float
+/// beta2. It refines the float square root by two Newton steps to double precision.
 inline double square_root(double x) noexcept {
     double root = static_cast<double>(std::sqrt(static_cast<float>(x)));
     root = 0.5 * (root + x / root);

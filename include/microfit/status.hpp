@@ -313,9 +313,9 @@ public:
 
 private:
     /// Returns v * 10^(6 - exponent), which is in [1e6, 1e7) when 10^exponent <= v < 10^(exponent + 1).
-    /// Up to 10^22 the powers of 10 are exact doubles, so the result is rounded once; larger
-    /// scales take steps of 10^22 and round once per step, which can move a value that lies within
-    /// a few double roundings of a seven-digit tie (see the NOTE above). No libm function is
+    /// Up to 10^22 the powers of 10 are exact doubles, so the result is rounded once. Larger scales
+    /// take steps of 10^22 and round once per step, which can move a value that lies within a few
+    /// double roundings of a seven-digit tie (see the NOTE above). No libm function is
     /// called: std::pow and std::log10 would link several KB of software code on FPUs without
     /// double precision.
     static double scale_to_seven_digits(double v, int exponent) noexcept {

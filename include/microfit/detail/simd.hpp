@@ -279,7 +279,7 @@ MICROFIT_SCALAR_INLINE Vec from_bits(IntVec v) noexcept {
 
 /// Rounds to the nearest integer, ties to even, as std::nearbyint does in the default rounding
 /// mode. FPUs without a rounding instruction (Cortex-M4) would call libm's nearbyintf, so the sum
-/// with 2^23, whose float spacing is 1, rounds instead; larger magnitudes are integers already.
+/// with 2^23, whose float spacing is 1, rounds instead. Larger magnitudes are integers already.
 MICROFIT_SCALAR_INLINE Vec round_to_nearest(Vec v) noexcept {
 #if defined(__FAST_MATH__)
     // -ffast-math may fold (m + 2^23) - 2^23 to m.
